@@ -1,0 +1,52 @@
+# 本书的常用命令（在仓库根目录运行；每条命令都会自己准备环境，可以重复运行）
+#   make site   构建网站，输出在 _build/html
+#   make test   运行全部测试（单元、结构、nbval 重新执行每个笔记本、网站构建、浏览器检查）
+#   make execute NB="chapters/ch01_preliminaries/*.ipynb"   在全新内核中执行笔记本并写回输出
+#   make bench  运行基准测试并重写 benchmarks/README.md 中的表格
+
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+export PYTHONPATH := $(CURDIR)
+export TQDM_DISABLE := 1
+export MPLBACKEND := Agg
+
+.PHONY: env system-deps site test unit nbval execute bench clean
+
+system-deps:
+	@bash tools/system-deps.sh
+
+$(STAMP): requirements.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "需要 Python 3.11，当前是 " + sys.version' \
+	  || { echo "请安装 Python 3.11，或用 make PYTHON=/path/to/python3.11 指定"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	# 让 .venv 中的 Python（包括 Jupyter 内核）总能 import 本仓库的 utils
+	$(PY) -c 'import site, pathlib; pathlib.Path(site.getsitepackages()[0], "d2l_notes_repo.pth").write_text("$(CURDIR)\n")'
+	touch $(STAMP)
+
+env: system-deps $(STAMP)
+
+site: env
+	@start=$$(date +%s); \
+	$(VENV)/bin/jupyter-book build --all -W -n --keep-going . ; rc=$$?; \
+	echo "网站构建用时 $$(( $$(date +%s) - start )) s，输出在 _build/html/index.html"; exit $$rc
+
+test: env
+	@bash tools/system-deps.sh --with-browser
+	$(MAKE) --no-print-directory site
+	$(PY) -m pytest
+
+unit: env
+	$(PY) -m pytest tests -m "not site" -p no:nbval
+
+execute: env
+	$(PY) tools/execute.py $(NB)
+
+bench: env
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf _build
