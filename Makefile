@@ -40,7 +40,7 @@ test: env
 	$(PY) -m pytest
 
 unit: env
-	$(PY) -m pytest tests -m "not site" -p no:nbval
+	$(PY) -m pytest tests -m "not site" -o addopts="-p no:cacheprovider -ra" -p no:nbval
 
 execute: env
 	$(PY) tools/execute.py $(NB)

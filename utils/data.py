@@ -91,12 +91,12 @@ def fashion_mnist_dirs():
 
 
 def _read_maybe_gzip(path):
-    """读出文件内容；``.gz`` 文件解压。截断的 gzip 文件抛出 ``DataError``。"""
+    """读出文件内容；gzip 文件（按文件头识别）解压。截断的 gzip 文件抛出 ``DataError``。"""
     try:
-        if path.suffix == '.gz':
-            with gzip.open(path, 'rb') as f:
-                return f.read()
-        return path.read_bytes()
+        raw = Path(path).read_bytes()
+        if raw[:2] == b'\x1f\x8b':
+            return gzip.decompress(raw)
+        return raw
     except (EOFError, OSError, gzip.BadGzipFile, ValueError) as e:
         raise DataError(f'文件 {path} 已损坏或不完整（{type(e).__name__}: {e}）；'
                         '删除它或换一个来源后重试') from e

@@ -11,12 +11,12 @@ import mxnet as mx
 
 from . import data as _data
 from .common import Accumulator, Timer, check_ch3_results, get_fashion_mnist_labels
-from .plot import Animator, plot, set_axes, set_figsize, show_images
+from .plot import Animator, plot, set_axes, set_figsize, show_images, use_png_display
 
 npx.set_np()
 
 __all__ = ['Timer', 'Accumulator', 'Animator', 'plot', 'set_axes', 'set_figsize',
-           'show_images', 'get_fashion_mnist_labels', 'set_seed', 'synthetic_data',
+           'show_images', 'use_png_display', 'get_fashion_mnist_labels', 'set_seed', 'synthetic_data',
            'linreg', 'squared_loss', 'sgd', 'load_array', 'ArrayLoader',
            'load_data_fashion_mnist', 'accuracy', 'evaluate_accuracy',
            'train_epoch_ch3', 'train_ch3', 'predict_ch3', 'try_gpu', 'try_all_gpus',
@@ -198,7 +198,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device=None):
     net.initialize(force_reinit=True, ctx=device, init=init.Xavier())
     loss = gluon.loss.SoftmaxCrossEntropyLoss()
     trainer = gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': lr})
-    animator = Animator(xlabel='epoch', xlim=[1, num_epochs],
+    animator = Animator(xlabel='epoch', xlim=[0, num_epochs],
                         legend=['train loss', 'train acc', 'test acc'])
     timer, num_batches = Timer(), len(train_iter)
     for epoch in range(num_epochs):
