@@ -136,13 +136,17 @@ def test_gpu_cells_carry_the_badge_class(built):
 # ------------------------------------------------------------ 浏览器
 @pytest.fixture(scope='module')
 def server(built):
-    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(built), **k)  # noqa: E731
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(built), **kwargs)
+
+        def log_message(self, *args):
+            pass
 
     class Quiet(http.server.ThreadingHTTPServer):
         def handle_error(self, request, client_address):
             pass
-    httpd = Quiet(('127.0.0.1', 0), handler)
-    httpd.RequestHandlerClass.log_message = lambda *a: None
+    httpd = Quiet(('127.0.0.1', 0), Handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f'http://127.0.0.1:{httpd.server_address[1]}/'
     httpd.shutdown()

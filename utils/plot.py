@@ -29,12 +29,20 @@ def set_cjk_font():
     return None
 
 
+def _ipython():
+    """正在运行的 IPython shell；不在 IPython 中时为 None。"""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return get_ipython()
+
+
 def use_png_display(dpi=100):
     """在 Jupyter 中以 PNG 显示图像。"""
-    try:
-        from matplotlib_inline import backend_inline
-    except ImportError:  # 不在 Jupyter 中
+    if _ipython() is None:  # 不在 Jupyter/IPython 中（否则 set_matplotlib_formats 会新建一个 shell）
         return
+    from matplotlib_inline import backend_inline
     backend_inline.set_matplotlib_formats('png')
     matplotlib.rcParams['figure.dpi'] = dpi
 
@@ -145,13 +153,9 @@ class Animator:
         self._show()
 
     def _show(self):
-        try:
-            from IPython import get_ipython
-            from IPython.display import display
-        except ImportError:
+        if _ipython() is None:
             return
-        if get_ipython() is None:
-            return
+        from IPython.display import display
         # 同一个输出区域原地更新：存下的输出只有最终的一张图
         if self._handle is None:
             self._handle = display(self.fig, display_id=True)
