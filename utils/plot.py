@@ -153,9 +153,13 @@ class Animator:
         self._show()
 
     def _show(self):
-        if _ipython() is None:
+        try:
+            from IPython import get_ipython
+            from IPython.display import display
+        except ImportError:  # 没有安装 IPython：不显示
             return
-        from IPython.display import display
+        if get_ipython() is None:  # 不在 Jupyter 中：不显示
+            return
         # 同一个输出区域原地更新：存下的输出只有最终的一张图
         if self._handle is None:
             self._handle = display(self.fig, display_id=True)
