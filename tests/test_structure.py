@@ -96,6 +96,8 @@ def test_markdown_math_and_summary(path):
             if s.count('$$') >= 2 and not (s.startswith('$$') and s.endswith('$$')):
                 pytest.fail(f'{path.name}: 行内公式应写作 $x$：{s[:80]}')
         assert '<font' not in text, f'{path.name}: 不要用 <font> 标签'
+        # {note} 不接受标题参数，“勘误”会变成正文的第一个词；用 {admonition} 勘误 + :class: note
+        assert not re.search(r'\{note\}\s*勘误', text), f'{path.name}: 勘误框应写作 :::{{admonition}} 勘误'
     assert any(re.search(r'^## 小结', t, re.M) for t in md), f'{path.name}: 缺少“## 小结”'
 
 
