@@ -18,6 +18,7 @@ DEFINED_IN = {
     '2.2.2': ['get_fashion_mnist_labels', 'load_data_fashion_mnist'],
     '2.2.3': ['accuracy', 'evaluate_accuracy', 'Accumulator', 'Animator',
               'train_epoch_ch3', 'train_ch3', 'predict_ch3'],
+    '3.4': ['evaluate_loss'],
     '5.2': ['corr2d'],
     '5.6': ['try_gpu', 'evaluate_accuracy_gpu', 'train_ch6'],
 }

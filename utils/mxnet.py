@@ -18,7 +18,7 @@ npx.set_np()
 __all__ = ['Timer', 'Accumulator', 'Animator', 'plot', 'set_axes', 'set_figsize',
            'show_images', 'use_png_display', 'get_fashion_mnist_labels', 'set_seed', 'synthetic_data',
            'linreg', 'squared_loss', 'sgd', 'load_array', 'ArrayLoader',
-           'load_data_fashion_mnist', 'accuracy', 'evaluate_accuracy',
+           'load_data_fashion_mnist', 'accuracy', 'evaluate_accuracy', 'evaluate_loss',
            'train_epoch_ch3', 'train_ch3', 'predict_ch3', 'try_gpu', 'try_all_gpus',
            'corr2d', 'evaluate_accuracy_gpu', 'train_ch6', 'np', 'npx']
 
@@ -115,6 +115,15 @@ def evaluate_accuracy(net, data_iter):
     metric = Accumulator(2)  # 正确预测数、预测总数
     for X, y in data_iter:
         metric.add(accuracy(net(X), y), y.size)
+    return metric[0] / metric[1]
+
+
+def evaluate_loss(net, data_iter, loss):
+    """评估给定数据集上模型的损失"""
+    metric = Accumulator(2)  # 损失的总和，样本数量
+    for X, y in data_iter:
+        l = loss(net(X), y)
+        metric.add(l.sum(), l.size)
     return metric[0] / metric[1]
 
 
