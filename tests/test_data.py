@@ -98,6 +98,7 @@ def test_second_load_comes_from_npy_cache_without_reading_gz(isolated, monkeypat
     second = data.load_fashion_mnist()
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a, b)
+        assert a.flags.writeable and b.flags.writeable  # 冷缓存与热缓存一样可写
 
 
 def test_corrupt_npy_cache_is_discarded_and_rebuilt(isolated, monkeypatch):
@@ -207,7 +208,8 @@ def test_read_idx_rejects_bad_headers():
         data.read_idx(b'\x01\x02\x03')
     with pytest.raises(data.DataError, match='形状'):
         data.read_idx(bytes([0, 0, 8, 1, 0, 0, 0, 5, 1, 2]))
-    assert data.read_idx(bytes([0, 0, 8, 1, 0, 0, 0, 2, 7, 9])).tolist() == [7, 9]
+    arr = data.read_idx(bytes([0, 0, 8, 1, 0, 0, 0, 2, 7, 9]))
+    assert arr.tolist() == [7, 9] and arr.flags.writeable
 
 
 # ------------------------------------------------------------ 数据中心

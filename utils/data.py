@@ -123,7 +123,8 @@ def read_idx(content):
     expected = header + int(np.prod(shape))
     if len(content) != expected:
         raise DataError(f'IDX 文件长度 {len(content)} 与文件头声明的形状 {shape} 不符（应为 {expected}）')
-    return np.frombuffer(content, dtype=np.uint8, offset=header).reshape(shape)
+    # 复制一份：frombuffer 得到的数组只读，PyTorch 的 from_numpy 会对此发出警告
+    return np.frombuffer(content, dtype=np.uint8, offset=header).reshape(shape).copy()
 
 
 def _find_local(name):
