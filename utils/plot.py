@@ -148,7 +148,8 @@ class Animator:
                 self.Y[i].append(b)
         self.axes[0].cla()
         for x, y, fmt in zip(self.X, self.Y, self.fmts):
-            self.axes[0].plot(x, y, fmt)
+            # 只有一个点的曲线画不出线段，用圆点标出
+            self.axes[0].plot(x, y, fmt, marker='o' if len(x) == 1 else None)
         self.config_axes()
         self._show()
 
