@@ -6,6 +6,8 @@ import pytest
 from book import ROOT, load, notebooks, section_number, source, tags, toc_files
 
 NOTEBOOKS = notebooks()
+# 中文句子中间的软换行（前一行以汉字或中文标点结尾，下一行以汉字开头）
+SOFT_BREAK = re.compile(r'[\u4e00-\u9fff，。；：、）”]\n[\u4e00-\u9fff]')
 ids = [p.name for p in NOTEBOOKS]
 
 
@@ -99,11 +101,17 @@ def test_markdown_math_and_summary(path):
         # {note} 不接受标题参数，“勘误”会变成正文的第一个词；用 {admonition} 勘误 + :class: note
         assert not re.search(r'\{note\}\s*勘误', text), f'{path.name}: 勘误框应写作 :::{{admonition}} 勘误'
     assert any(re.search(r'^## 小结', t, re.M) for t in md), f'{path.name}: 缺少“## 小结”'
+    for text in md:
+        prose = re.sub(r'```.*?```|\$\$.*?\$\$', '', text, flags=re.S)
+        m = SOFT_BREAK.search(prose)
+        assert not m, f'{path.name}: 中文段落里的换行在网页上显示为空格：{m.group(0)!r}'
 
 
-def test_markdown_pages_have_no_typora_inline_math():
+def test_markdown_pages_have_no_typora_inline_math_or_soft_breaks():
     for path in [ROOT / 'intro.md', ROOT / 'notation.md', *ROOT.glob('chapters/*/index.md')]:
-        for line in path.read_text(encoding='utf-8').splitlines():
+        text = path.read_text(encoding='utf-8')
+        assert not SOFT_BREAK.search(re.sub(r'```.*?```', '', text, flags=re.S)), path
+        for line in text.splitlines():
             s = line.strip()
             assert not (s.count('$$') >= 2 and not (s.startswith('$$') and s.endswith('$$'))), (path, s)
 
