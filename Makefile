@@ -11,11 +11,6 @@ STAMP  := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)
 export TQDM_DISABLE := 1
 export MPLBACKEND := Agg
-# 房价数据：有本地副本（CI 与测试用 ../shared/data/kaggle_house）时用它，否则数据中心联网下载并校验
-KAGGLE_LOCAL := $(wildcard $(CURDIR)/../shared/data/kaggle_house)
-ifneq ($(KAGGLE_LOCAL),)
-export D2L_DATA_DIR ?= $(KAGGLE_LOCAL)
-endif
 
 .PHONY: env system-deps site test unit nbval execute bench clean
 

@@ -1,5 +1,4 @@
 """测试的公共设置：nbval 内核的环境、gpu 单元的门控、遗留文件检查。"""
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -7,7 +6,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_KAGGLE = ROOT.parent / 'shared' / 'data' / 'kaggle_house'
 
 
 def pytest_addoption(parser):
@@ -16,15 +14,11 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
-    # nbval 启动的内核继承这些环境变量
-    paths = [str(ROOT)] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]
-    os.environ['PYTHONPATH'] = os.pathsep.join(dict.fromkeys(paths))
+    # nbval 启动的内核继承这些环境变量（与 tools/execute.py 相同）
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    os.environ.setdefault('TQDM_DISABLE', '1')
-    os.environ.setdefault('MPLBACKEND', 'Agg')
-    if 'D2L_DATA_DIR' not in os.environ and SHARED_KAGGLE.is_dir():
-        os.environ['D2L_DATA_DIR'] = str(SHARED_KAGGLE)
+    from tools.execute import prepare_kernel_env
+    prepare_kernel_env()
     config._untracked_before = _untracked()
 
 

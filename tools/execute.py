@@ -19,12 +19,26 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 
 
+SHARED_KAGGLE = ROOT.parent / 'shared' / 'data' / 'kaggle_house'
+
+
+def prepare_kernel_env():
+    """内核继承的环境：仓库根目录在 PYTHONPATH 上；有本地房价数据副本时数据中心用它（否则联网下载并校验）。
+
+    tools/execute.py 和 tests/conftest.py（nbval）都用这个函数，两种执行方式看到同样的环境。
+    """
+    paths = [str(ROOT)] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]
+    os.environ['PYTHONPATH'] = os.pathsep.join(dict.fromkeys(paths))
+    os.environ.setdefault('TQDM_DISABLE', '1')
+    os.environ.setdefault('MPLBACKEND', 'Agg')
+    if 'D2L_DATA_DIR' not in os.environ and SHARED_KAGGLE.is_dir():
+        os.environ['D2L_DATA_DIR'] = str(SHARED_KAGGLE)
+
+
 def execute(path, timeout):
     path = Path(path).resolve()
     nb = nbformat.read(path, as_version=4)
-    os.environ['PYTHONPATH'] = os.pathsep.join(
-        [str(ROOT)] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p])
-    os.environ.setdefault('TQDM_DISABLE', '1')
+    prepare_kernel_env()
     client = NotebookClient(nb, timeout=timeout, kernel_name='python3',
                             resources={'metadata': {'path': str(path.parent)}})
     start = time.perf_counter()
