@@ -1,11 +1,13 @@
-"""与框架无关的小工具：``Timer``、``Accumulator``、标签名、结果检查。"""
+"""与框架无关的小工具：``Timer``、``Accumulator``、标签名、结果检查、完整/缩减规模的开关。"""
+import os
 import time
 
 import numpy as np
 
 from .data import TEXT_LABELS, TEXT_LABELS_ZH
 
-__all__ = ['Timer', 'Accumulator', 'get_fashion_mnist_labels', 'check_ch3_results']
+__all__ = ['Timer', 'Accumulator', 'get_fashion_mnist_labels', 'check_ch3_results',
+           'full_scale', 'SCALE_ENV', 'REDUCED_LABEL']
 
 
 class Timer:
@@ -65,3 +67,28 @@ def check_ch3_results(train_loss, train_acc, test_acc, min_acc=0.7, max_loss=0.5
         raise AssertionError(f'训练精度 {train_acc:.4f} 不在 ({min_acc}, 1] 内：训练出了问题')
     if not min_acc < test_acc <= 1:
         raise AssertionError(f'测试精度 {test_acc:.4f} 不在 ({min_acc}, 1] 内：训练出了问题')
+
+
+# ------------------------------------------------------------ 完整规模还是缩减规模
+SCALE_ENV = 'D2L_SCALE'
+REDUCED_LABEL = '缩减规模'
+_scale_decisions = []  # 本进程中 full_scale 的每次决定，执行命令据此记录各单元的规模
+
+
+def full_scale(device=None):
+    """慢单元（标签 ``gpu``）按完整规模运行，还是缩减规模？全书只有这一个开关。
+
+    环境变量 ``D2L_SCALE``：``full`` 总是完整规模（维护者在 CPU 上也可以要求），
+    ``reduced`` 总是缩减规模（CI），未设置或 ``auto`` 时看 ``device``：GPU 上完整规模，否则缩减。
+    缩减规模的单元要在输出的第一行以“缩减规模”开头说明做了什么。
+    """
+    mode = os.environ.get(SCALE_ENV, 'auto').strip().lower() or 'auto'
+    if mode not in ('auto', 'full', 'reduced'):
+        raise ValueError(f'{SCALE_ENV} 应为 auto、full 或 reduced，而不是 {mode!r}')
+    if mode == 'auto':
+        on_gpu = getattr(device, 'type', None) == 'cuda' or getattr(device, 'device_type', None) == 'gpu'
+        full = bool(on_gpu)
+    else:
+        full = mode == 'full'
+    _scale_decisions.append('full' if full else 'reduced')
+    return full

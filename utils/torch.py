@@ -12,11 +12,11 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import data as _data
-from .common import Accumulator, Timer, check_ch3_results, get_fashion_mnist_labels
+from .common import Accumulator, Timer, check_ch3_results, full_scale, get_fashion_mnist_labels
 from .plot import Animator, plot, set_axes, set_figsize, show_images, use_png_display
 
 __all__ = ['Timer', 'Accumulator', 'Animator', 'plot', 'set_axes', 'set_figsize',
-           'show_images', 'use_png_display', 'get_fashion_mnist_labels', 'set_seed', 'synthetic_data',
+           'show_images', 'use_png_display', 'get_fashion_mnist_labels', 'full_scale', 'set_seed', 'synthetic_data',
            'linreg', 'squared_loss', 'sgd', 'load_array', 'TensorLoader',
            'load_data_fashion_mnist', 'accuracy', 'evaluate_accuracy',
            'train_epoch_ch3', 'train_ch3', 'predict_ch3', 'try_gpu', 'try_all_gpus',
