@@ -1,7 +1,8 @@
 # 本书的常用命令（在仓库根目录运行；每条命令都会自己准备环境，可以重复运行）
 #   make site   构建网站，输出在 _build/html
 #   make test   运行全部测试（单元、结构、nbval 重新执行每个笔记本、网站构建、浏览器检查）
-#   make execute NB="chapters/ch01_preliminaries/*.ipynb"   在全新内核中执行笔记本并写回输出
+#   make execute NB="chapters/ch01_preliminaries/*.ipynb" [FW=pytorch] [SCALE=full]
+#               每个版本在全新内核中从头到尾执行并写回输出和来源（见 tools/execute.py）
 #   make bench  运行基准测试并重写 benchmarks/README.md 中的表格
 
 PYTHON ?= python3.11
@@ -10,7 +11,12 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)
 export TQDM_DISABLE := 1
-export MPLBACKEND := Agg
+# 注意：不要在这里设置 MPLBACKEND。内核的环境由 tools/execute.py 的 kernel_env() 给出（inline 后端）
+
+# make execute 的选项：FW=mxnet|pytorch 只运行一个版本；SCALE=auto|full|reduced；ALLOW_REDUCED=1
+FW ?=
+SCALE ?= auto
+EXECUTE_FLAGS = --scale $(SCALE) $(if $(FW),--framework $(FW)) $(if $(ALLOW_REDUCED),--allow-reduced)
 
 .PHONY: env system-deps site test unit nbval execute bench clean
 
@@ -43,7 +49,8 @@ unit: env
 	$(PY) -m pytest tests -m "not site" -o addopts="-p no:cacheprovider -ra" -p no:nbval
 
 execute: env
-	$(PY) tools/execute.py $(NB)
+	@test -n "$(NB)" || { echo '用法：make execute NB="chapters/ch05_cnn/*.ipynb" [FW=pytorch] [SCALE=full]'; exit 2; }
+	$(PY) tools/execute.py $(EXECUTE_FLAGS) $(NB)
 
 bench: env
 	$(PY) benchmarks/run.py

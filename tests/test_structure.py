@@ -1,9 +1,13 @@
 """书的结构：目录、标题编号、已执行且按顺序的输出、nbval 标记、gpu 单元、数学写法。"""
+import ast
 import re
 
+import nbformat
 import pytest
 
 from book import ROOT, load, notebooks, section_number, source, tags, toc_files
+from tools import editions
+from utils.common import REDUCED_LABEL
 
 NOTEBOOKS = notebooks()
 # 中文句子中间的软换行（前一行以汉字或中文标点结尾，下一行以汉字开头）
@@ -45,18 +49,135 @@ def test_first_heading_starts_with_section_number(path):
 
 
 @pytest.mark.parametrize('path', NOTEBOOKS, ids=ids)
-def test_executed_in_order_with_outputs_and_no_errors(path):
-    nb = load(path)
-    code = [c for c in nb['cells'] if c['cell_type'] == 'code' and source(c).strip()]
-    counts = [c.get('execution_count') for c in code]
-    assert None not in counts, f'{path.name}: 有代码单元没有执行过'
-    assert counts == list(range(1, len(code) + 1)), \
-        f'{path.name}: 单元不是在一个全新内核中从头到尾执行的：{counts}'
-    for c in code:
-        for o in c.get('outputs', []):
-            assert o.get('output_type') != 'error', f'{path.name}: 存储的输出含错误 {o.get("ename")}'
-    assert any(c.get('outputs') for c in code), f'{path.name}: 没有任何存储的输出'
+def test_each_edition_executed_in_order_with_outputs_and_no_errors(path):
+    """每个版本都是在一个全新内核中从头到尾执行的（tools/execute.py）：执行序号 1, 2, 3, …"""
+    nb = nbformat.read(path, as_version=4)
     assert nb['metadata'].get('kernelspec', {}).get('name') == 'python3'
+    for e in editions.editions(nb):
+        edition = editions.extract(nb, e)
+        code = [c for c in edition.cells if c.cell_type == 'code' and source(c).strip()]
+        counts = [c.get('execution_count') for c in code]
+        assert None not in counts, f'{path.name} [{e}]: 有代码单元没有执行过'
+        assert counts == list(range(1, len(code) + 1)), \
+            f'{path.name} [{e}]: 单元不是在一个全新内核中从头到尾执行的：{counts}'
+        for c in code:
+            for o in c.get('outputs', []):
+                assert o.get('output_type') != 'error', f'{path.name} [{e}]: 存储的输出含错误 {o.get("ename")}'
+        assert any(c.get('outputs') for c in code), f'{path.name} [{e}]: 没有任何存储的输出'
+
+
+@pytest.mark.parametrize('path', NOTEBOOKS, ids=ids)
+def test_provenance_recorded_and_outputs_not_stale(path):
+    """存储的输出来自现在的代码：来源里的代码哈希与代码单元现在的哈希相同。
+
+    改了代码单元却没有重新执行，这个测试就失败：用 make execute NB=<笔记本> 重新执行。
+    """
+    nb = nbformat.read(path, as_version=4)
+    rel = path.relative_to(ROOT)
+    for e in editions.editions(nb):
+        prov = editions.provenance(nb, e)
+        assert prov, f'{rel} [{e}]: 没有输出来源记录（metadata.d2l.provenance）：用 make execute NB={rel} 执行'
+        for key in ('code_sha256', 'utils_sha256', 'device', 'device_kind', 'python', 'date', 'seconds',
+                    'scale', 'cells'):
+            assert key in prov, f'{rel} [{e}]: 来源记录缺少 {key}'
+        now = editions.code_hash(nb, e)
+        assert prov['code_sha256'] == now, (
+            f'{rel} [{e}]: 存储的输出已过时——代码单元在 {prov["date"]} 执行之后被改过'
+            f'（记录的代码哈希 {prov["code_sha256"][:12]}…，现在 {now[:12]}…）。'
+            f'用 make execute NB={rel} 重新执行')
+
+
+@pytest.mark.parametrize('path', NOTEBOOKS, ids=ids)
+def test_scale_switching_cells(path):
+    """gpu 单元恰好调用一次 d2l.full_scale()；来源记录了它的规模；缩减规模时输出第一行这样说。"""
+    nb = nbformat.read(path, as_version=4)
+    for e in editions.editions(nb):
+        prov = editions.provenance(nb, e) or {}
+        for c in editions.extract(nb, e).cells:
+            if c.cell_type != 'code':
+                continue
+            calls = source(c).count('full_scale(')
+            if 'gpu' not in tags(c):
+                assert calls == 0, f'{path.name} [{e}]: 调用 full_scale 的单元要标 gpu'
+                continue
+            assert calls == 1, f'{path.name} [{e}]: gpu 单元应恰好调用一次 d2l.full_scale()'
+            scale = prov.get('cells', {}).get(c.get('id'))
+            assert scale in ('full', 'reduced'), f'{path.name} [{e}]: 来源没有记录 gpu 单元 {c.get("id")} 的规模'
+            stream = ''.join(o.get('text', '') for o in c.get('outputs', []) if o.get('output_type') == 'stream')
+            first = stream.lstrip().splitlines()[0] if stream.strip() else ''
+            if scale == 'reduced':
+                assert first.startswith(REDUCED_LABEL), \
+                    f'{path.name} [{e}]: 缩减规模的运行应在输出第一行说明（以“{REDUCED_LABEL}”开头）：{first!r}'
+            else:
+                assert REDUCED_LABEL not in stream, f'{path.name} [{e}]: 完整规模的运行却说缩减了规模'
+
+
+DRAWERS = {'plot', 'show_images', 'predict_ch3', 'train_ch3', 'train_ch6', 'imshow', 'hist', 'scatter',
+           'show', 'bar', 'Animator', 'subplots', 'figure', 'matshow', 'contour', 'fill_between'}
+
+
+def _called_names(node):
+    """node 中（不进入 def/class/lambda）调用的函数名。"""
+    names = set()
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(child, ast.Call):
+            f = child.func
+            name = f.attr if isinstance(f, ast.Attribute) else getattr(f, 'id', None)
+            if name:
+                names.add(name)
+        names |= _called_names(child)
+    return names
+
+
+def drawing_cells(cells):
+    """会画图的代码单元的下标：直接调用绘图函数，或调用笔记本里定义的、会画图的函数。"""
+    drawers = set(DRAWERS)
+    trees = []
+    for c in cells:
+        try:
+            tree = ast.parse('\n'.join(l for l in source(c).splitlines() if not l.lstrip().startswith(('%', '!'))))
+        except SyntaxError:
+            tree = None
+        trees.append(tree)
+    changed = True
+    while changed:  # 笔记本里定义的函数调用了绘图函数，它也是绘图函数
+        changed = False
+        for tree in trees:
+            for node in tree.body if tree else []:  # 只看顶层的 def/class（方法名如 add 太常见）
+                if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name not in drawers:
+                    body = ast.Module(body=node.body, type_ignores=[])
+                    inner = set()
+                    for n in ast.walk(body):
+                        if isinstance(n, ast.Call):
+                            f = n.func
+                            inner.add(f.attr if isinstance(f, ast.Attribute) else getattr(f, 'id', None))
+                    if inner & drawers:
+                        drawers.add(node.name)
+                        changed = True
+    return [i for i, tree in enumerate(trees) if tree is not None and _called_names(tree) & drawers]
+
+
+@pytest.mark.parametrize('path', NOTEBOOKS, ids=ids)
+def test_every_drawing_cell_stores_its_figure(path):
+    """画图的单元必须存着图：内核用了 Agg 之类的非 inline 后端时，图会悄悄消失。"""
+    nb = nbformat.read(path, as_version=4)
+    for e in editions.editions(nb):
+        edition = editions.extract(nb, e)
+        where = [i for i, c in zip(editions.edition_indices(nb, e), edition.cells) if c.cell_type == 'code']
+        cells = [c for c in edition.cells if c.cell_type == 'code']
+        blank = [where[i] for i in drawing_cells(cells)
+                 if not any(k.startswith('image/') for o in cells[i].get('outputs', []) for k in o.get('data', {}))]
+        assert not blank, (f'{path.name} [{e}]: 单元 {blank}（笔记本中的下标）画图，却没有存储图像输出'
+                           '（内核是否用了 inline 后端？用 make execute 重新执行）')
+
+
+def test_figure_detection_sees_helpers_defined_in_the_notebook():
+    cells = [{'cell_type': 'code', 'source': s} for s in (
+        'def show_trace(x):\n    d2l.plot(x)', 'show_trace([1, 2])', 'x = 1', 'def f():\n    plt.show()',
+        'net = d2l.Animator(); y = [f() for _ in range(2)]')]
+    assert drawing_cells(cells) == [1, 4]
 
 
 @pytest.mark.parametrize('path', NOTEBOOKS, ids=ids)
@@ -75,8 +196,6 @@ def test_nbval_marks_and_gpu_cells(path):
     for c in code:
         if 'gpu' in tags(c):
             assert c not in checked, f'{path.name}: gpu 单元的输出随设备而变，不能让 nbval 比较'
-            assert 'try_gpu' in source(c) or 'device' in source(c), \
-                f'{path.name}: gpu 单元应根据设备决定规模'
 
 
 @pytest.mark.parametrize('path', NOTEBOOKS, ids=ids)
@@ -117,9 +236,11 @@ def test_markdown_pages_have_no_typora_inline_math_or_soft_breaks():
 
 
 def test_gpu_gating_notebook_reduces_scale_on_cpu():
-    """tests/notebooks/gpu_gating.ipynb 在这台没有 GPU 的机器上执行过：输出说明了缩减规模。"""
+    """tests/notebooks/gpu_gating.ipynb 在没有 GPU 的机器上执行过：输出说明了缩减规模，来源记录了它。"""
     nb = load(ROOT / 'tests' / 'notebooks' / 'gpu_gating.ipynb')
     gpu_cells = [c for c in nb['cells'] if 'gpu' in tags(c)]
     assert gpu_cells
     text = ''.join(''.join(o.get('text', '')) for c in gpu_cells for o in c.get('outputs', []))
-    assert '未检测到 GPU' in text and 'examples/sec on cpu' in text
+    assert text.lstrip().startswith(REDUCED_LABEL) and 'examples/sec on cpu' in text
+    prov = editions.provenance(nb, 'pytorch')
+    assert prov and prov['scale'] == 'reduced' and set(prov['cells'].values()) == {'reduced'}
