@@ -9,9 +9,10 @@ import textwrap
 
 import pytest
 
-from book import ROOT, framework, load, notebooks, section_number, source
+from book import ROOT, load, notebooks, section_number, source
+from tools import editions
 
-# 笔记首次定义这些辅助函数的小节：那里必须完整展示它们
+# 笔记首次定义这些辅助函数的小节：那里的每个版本都必须完整展示它们
 DEFINED_IN = {
     '2.1.2': ['synthetic_data', 'linreg', 'squared_loss', 'sgd'],
     '2.1.3': ['load_array'],
@@ -22,6 +23,15 @@ DEFINED_IN = {
     '5.2': ['corr2d'],
     '5.6': ['try_gpu', 'evaluate_accuracy_gpu', 'train_ch6'],
 }
+# 只在某个版本里展示的（小节, 版本）：第 6 章第一次训练时展示 PyTorch 的训练代码
+DEFINED_IN_EDITION = {
+    ('6.1', 'pytorch'): ['train_ch6', 'evaluate_accuracy_gpu', 'TensorLoader', 'load_data_fashion_mnist'],
+}
+UTILS_MODULE = {'mxnet': 'utils.mxnet', 'pytorch': 'utils.torch', 'python': 'utils.common'}
+
+
+def expected_helpers(section, edition):
+    return DEFINED_IN.get(section, []) + DEFINED_IN_EDITION.get((section, edition), [])
 
 
 class _Normalize(ast.NodeTransformer):
@@ -63,17 +73,17 @@ def notebook_defs(nb):
     return defs
 
 
-CASES = [p for p in notebooks() if framework(load(p))]
+CASES = [(p, e) for p in notebooks() for e in editions.editions(load(p))]
 
 
-@pytest.mark.parametrize('path', CASES, ids=lambda p: p.name)
-def test_shown_helpers_match_utils(path):
-    nb = load(path)
-    module = importlib.import_module('utils.' + framework(nb))
+@pytest.mark.parametrize('path,edition', CASES, ids=[f'{p.name}[{e}]' for p, e in CASES])
+def test_shown_helpers_match_utils(path, edition):
+    nb = editions.extract(load(path), edition)
+    module = importlib.import_module(UTILS_MODULE[edition])
     defs = notebook_defs(nb)
-    expected = DEFINED_IN.get(section_number(path), [])
+    expected = expected_helpers(section_number(path), edition)
     missing = [n for n in expected if n not in defs]
-    assert not missing, f'{path.name} 应完整展示这些辅助函数：{missing}'
+    assert not missing, f'{path.name} [{edition}] 应完整展示这些辅助函数：{missing}'
     checked = 0
     for name, node in defs.items():
         obj = getattr(module, name, None)
@@ -81,7 +91,7 @@ def test_shown_helpers_match_utils(path):
             continue
         util_node = ast.parse(textwrap.dedent(inspect.getsource(obj))).body[0]
         assert normalized(node) == normalized(util_node), (
-            f'{path.name} 中的 {name} 与 {obj.__module__}.{name} 不同：'
+            f'{path.name} [{edition}] 中的 {name} 与 {obj.__module__}.{name} 不同：'
             '改一处就要改另一处（或者给笔记本里的变体换个名字）')
         checked += 1
     if expected:
@@ -90,7 +100,7 @@ def test_shown_helpers_match_utils(path):
 
 def test_every_defining_section_exists():
     have = {section_number(p) for p in notebooks()}
-    listed = set(DEFINED_IN)
+    listed = set(DEFINED_IN) | {s for s, _ in DEFINED_IN_EDITION}
     # 在目录里却缺了定义辅助函数的小节，说明有笔记本被删掉或改了名
     from book import toc_files
     toc_sections = {section_number(ROOT / (f + '.ipynb')) for f in toc_files()
