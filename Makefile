@@ -3,6 +3,7 @@
 #   make test   运行全部测试（单元、结构、nbval 重新执行每个笔记本、网站构建、浏览器检查）
 #   make execute NB="chapters/ch01_preliminaries/*.ipynb" [FW=pytorch] [SCALE=full]
 #               每个版本在全新内核中从头到尾执行并写回输出和来源（见 tools/execute.py）
+#   make lab [FW=pytorch]   在 JupyterLab 中打开本书（每个笔记本是一个框架的版本）
 #   make bench  运行基准测试并重写 benchmarks/README.md 中的表格
 
 PYTHON ?= python3.11
@@ -18,10 +19,11 @@ FW ?=
 SCALE ?= auto
 EXECUTE_FLAGS = --scale $(SCALE) $(if $(FW),--framework $(FW)) $(if $(ALLOW_REDUCED),--allow-reduced)
 
-.PHONY: env system-deps site test unit nbval execute bench clean
+.PHONY: env system-deps site test unit nbval execute lab bench clean
 
+# 系统软件包：每个目标只要求它用得到的（见 tools/system-deps.sh）
 system-deps:
-	@bash tools/system-deps.sh
+	@bash tools/system-deps.sh test
 
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "需要 Python 3.11，当前是 " + sys.version' \
@@ -33,26 +35,34 @@ $(STAMP): requirements.txt
 	$(PY) -c 'import site, pathlib; pathlib.Path(site.getsitepackages()[0], "d2l_notes_repo.pth").write_text("$(CURDIR)\n")'
 	touch $(STAMP)
 
-env: system-deps $(STAMP)
+env: $(STAMP)
 
 site: env
+	@bash tools/system-deps.sh site
 	@start=$$(date +%s); \
 	$(VENV)/bin/jupyter-book build --all -W -n --keep-going . ; rc=$$?; \
 	echo "网站构建用时 $$(( $$(date +%s) - start )) s，输出在 _build/html/index.html"; exit $$rc
 
 test: env
-	@bash tools/system-deps.sh --with-browser
+	@bash tools/system-deps.sh test
 	$(MAKE) --no-print-directory site
 	$(PY) -m pytest
 
 unit: env
+	@bash tools/system-deps.sh unit
 	$(PY) -m pytest tests -m "not site" -o addopts="-p no:cacheprovider -ra" -p no:nbval
 
 execute: env
+	@bash tools/system-deps.sh execute
 	@test -n "$(NB)" || { echo '用法：make execute NB="chapters/ch05_cnn/*.ipynb" [FW=pytorch] [SCALE=full]'; exit 2; }
 	$(PY) tools/execute.py $(EXECUTE_FLAGS) $(NB)
 
+# 在 JupyterLab 中打开一个框架的版本（_build/lab/<框架>/），见 tools/lab.py
+lab: env
+	$(PY) tools/lab.py --framework $(or $(FW),mxnet) $(if $(REFRESH),--refresh)
+
 bench: env
+	@bash tools/system-deps.sh bench
 	$(PY) benchmarks/run.py
 
 clean:

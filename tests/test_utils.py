@@ -62,7 +62,8 @@ def test_mxnet_loader_batches():
     train_iter, test_iter = d2l.load_data_fashion_mnist(256)
     assert len(train_iter) == 235 and len(test_iter) == 40
     X, y = next(iter(train_iter))
-    assert X.shape == (256, 1, 28, 28) and str(X.dtype) == "<class 'numpy.float32'>" or X.dtype == np.float32
+    assert X.shape == (256, 1, 28, 28)
+    assert X.dtype == np.float32
     assert 0 <= float(X.min()) and float(X.max()) <= 1
     assert y.shape == (256,)
     n = sum(y.shape[0] for _, y in test_iter)

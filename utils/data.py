@@ -1,28 +1,44 @@
 """与框架无关的数据层：查找、下载、校验、解码数据集，返回 numpy 数组。
 
+校验只有一条路径：每个候选文件（用户目录里的、系统软件包里的、仓库里的、缓存里的、刚下载的）
+都先完整读出并按哈希校验，通过了才使用。用不了的文件按原因分两类说明，然后换下一个来源：
+
+* **读不了**（例如权限不足）：说明原因，不说它“损坏”；
+* **已损坏**（gzip 解压失败、哈希或形状不符）：指出文件；它在本书自己的缓存目录里就删除并
+  重新取得，否则请用户删除或替换它。
+
+最后用上了后面的来源时，发出一条警告列出被跳过的文件；所有来源都用不了时抛出 ``DataError``
+（其中有文件已损坏时为其子类 ``ChecksumError``），列出每个来源的问题和提供数据的办法。
+写入缓存的文件（下载的、解码的）都已校验过；先写同目录的临时文件再改名，失败时删除临时文件；
+新文件的权限是 0o644 去掉 umask 中的位（与普通新建文件相同），其他用户也能读。
+
 Fashion-MNIST
     依次在以下位置查找四个 IDX 文件（``.gz`` 或未压缩均可）：
 
-    1. 环境变量 ``FASHION_MNIST_DIR`` 指定的目录；
+    1. 环境变量 ``FASHION_MNIST_DIR`` 指定的目录（设置了但不是已存在的目录时报错）；
     2. ``/usr/share/datasets/fashion-mnist``（Debian/Ubuntu 软件包 ``dataset-fashion-mnist``）；
     3. 每个用户的缓存目录 ``$XDG_CACHE_HOME/d2l-notes/fashion-mnist``（默认 ``~/.cache/...``）。
 
-    都没有时从数据集的公开镜像下载到缓存目录。每个文件都按 **解压后内容** 的
-    SHA-256 校验（Debian 的文件经过重新压缩，gzip 层面的哈希不同）。下载先写入临时
-    文件，校验通过后才改名，所以中断或损坏的下载不会留下以后被信任的文件。解码后的
-    数组缓存为 ``.npy``，第二次加载只需读盘。
+    都没有时依次从数据集的公开镜像下载到缓存目录。每个文件都按 **解压后内容** 的 SHA-256
+    校验（Debian 的文件经过重新压缩，gzip 层面的哈希不同）。解码后的数组缓存为 ``.npy``；
+    再次加载时读出数组，由它的形状重建 IDX 文件头，按同一个 SHA-256 校验，所以形状、类型和
+    每个字节都在校验之内（47 MB 的训练图像约 0.03 s），不符就删除并重建。
 
 数据中心（``DATA_HUB``）
-    名称 → (URL, SHA-1)。``download(name)`` 先在环境变量 ``D2L_DATA_DIR`` 指定的目录
-    （可用 ``os.pathsep`` 分隔多个）和缓存目录中查找，再下载；同样先校验、后改名。
+    名称 → (URL, SHA-1)。``download(name)`` 依次查找：环境变量 ``D2L_DATA_DIR`` 指定的目录
+    （可用 ``os.pathsep`` 分隔多个；设置了但不存在时报错）、仓库自带的 ``data/`` 目录
+    （``utils`` 包旁边；克隆仓库后全书离线可用）、缓存目录 ``$XDG_CACHE_HOME/d2l-notes/data``；
+    都没有时下载到缓存目录。全部按 SHA-1 校验。
 """
+import contextlib
 import gzip
 import hashlib
+import http.client
 import os
-import shutil
-import tempfile
-import urllib.error
+import secrets
 import urllib.request
+import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -38,13 +54,133 @@ class DataError(RuntimeError):
 
 
 class ChecksumError(DataError):
-    """文件内容与期望的哈希不符。"""
+    """文件已损坏：解压失败，或内容与期望的哈希不符。"""
 
 
 def cache_dir():
     """每个用户的缓存目录（不在仓库里）。"""
     base = os.environ.get('XDG_CACHE_HOME') or os.path.join(Path.home(), '.cache')
     return Path(base) / 'd2l-notes'
+
+
+# ---------------------------------------------------------------- 公共部分：读、写、取舍
+# 下载失败时可能抛出的异常（校验失败另算）
+_NETWORK_ERRORS = (OSError, http.client.HTTPException, ValueError)
+
+
+def _env_dirs(var, paths):
+    """环境变量 ``var`` 给出的目录；设置了却不是已存在的目录时报错，而不是悄悄忽略。"""
+    dirs = []
+    for p in paths:
+        if not p:
+            continue
+        if not os.path.isdir(p):
+            why = '不存在' if not os.path.exists(p) else '不是目录'
+            raise DataError(f'环境变量 {var}={p}：这个路径{why}。'
+                            f'请把它改成存放数据文件的目录，或取消这个变量（unset {var}）。')
+        dirs.append(Path(p))
+    return dirs
+
+
+def _open(path):
+    """打开文件读取。打不开时抛出说明原因的 ``DataError``（权限不足不是“损坏”）；
+    文件不存在时照常抛出 ``FileNotFoundError``。"""
+    try:
+        return open(path, 'rb')
+    except (FileNotFoundError, NotADirectoryError):
+        raise
+    except PermissionError as e:
+        raise DataError(f'{path}：无法读取，权限不足（{e.strerror}）；'
+                        '请修改它的权限（例如 chmod a+r）或删除它') from e
+    except OSError as e:
+        raise DataError(f'{path}：无法读取（{e.strerror or e}）') from e
+
+
+def _read_bytes(path):
+    with _open(path) as f:
+        try:
+            return f.read()
+        except OSError as e:
+            raise DataError(f'{path}：无法读取（{e.strerror or e}）') from e
+
+
+def _get(url):
+    """下载 ``url`` 的全部内容（留在内存里，校验通过后才写盘）。"""
+    with urllib.request.urlopen(url, timeout=60) as r:
+        return r.read()
+
+
+def _atomic_write(dest, data):
+    """把 ``data``（bytes 或 numpy 数组）写入 ``dest``：先写同目录的临时文件再改名，
+    失败时删除临时文件后再抛出。新文件权限 0o644，由系统按 umask 去掉相应的位。"""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f'.{dest.name}.{os.getpid()}-{secrets.token_hex(4)}.part')
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            if isinstance(data, np.ndarray):
+                np.save(f, data, allow_pickle=False)
+            else:
+                f.write(data)
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def _reject(problems, error, path=None, owned=False):
+    """记下一个用不了的来源。``owned``：文件在本书自己的缓存里，损坏的就删掉（之后重新取得）。"""
+    text = str(error)
+    damaged = isinstance(error, ChecksumError)
+    if damaged and path is not None:
+        if owned:
+            try:
+                Path(path).unlink(missing_ok=True)
+                text += '；它在本书的缓存目录里，已删除，会重新取得'
+            except OSError as e:
+                text += f'；它在本书的缓存目录里，但无法删除（{e.strerror or e}），请手动删除它'
+        else:
+            text += '；请删除它，或换成完好的文件'
+    problems.append((damaged, text))
+
+
+def _first_usable(candidates, problems):
+    """依次尝试 ``candidates``（(路径, 是否本书的缓存, 读取并校验的函数)），
+    返回 ``(结果, 路径)``；不存在的跳过，用不了的记进 ``problems``；都不行返回 ``None``。"""
+    for path, owned, load in candidates:
+        try:
+            return load(path), path
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except DataError as e:
+            _reject(problems, e, path, owned)
+    return None
+
+
+def _warn_skipped(what, problems, used):
+    if problems:
+        warnings.warn(f'{what}：以下来源没有使用，改用了 {used}：\n  '
+                      + '\n  '.join(text for _, text in problems), stacklevel=3)
+
+
+def _unavailable(what, problems, searched, how):
+    """所有来源都用不了：列出每个来源的问题、查找过的目录和提供数据的办法。"""
+    cls = ChecksumError if any(damaged for damaged, _ in problems) else DataError
+    lines = [f'无法取得 {what}。']
+    lines += ['  ' + text for _, text in problems]
+    lines.append('已查找的目录：' + '、'.join(str(d) for d in searched))
+    return cls('\n'.join(lines) + '\n' + how)
+
+
+def _write_cache(dest, data):
+    """写缓存；写不进去不影响使用，只发出警告（临时文件已清理）。"""
+    try:
+        _atomic_write(dest, data)
+    except OSError as e:
+        warnings.warn(f'无法写入缓存 {dest}（{e.strerror or e}）；数据照常使用，'
+                      '只是下次还要重新读取源文件', stacklevel=4)
 
 
 # ---------------------------------------------------------------- Fashion-MNIST
@@ -73,7 +209,7 @@ TEXT_LABELS_ZH = ['T恤', '裤子', '套衫', '连衣裙', '外套',
 _HOW_TO_PROVIDE = (
     '可以用以下三种方式之一提供数据：\n'
     f'  1. 把四个 IDX 文件（.gz 或解压后的）放进一个目录，并设置环境变量 {FASHION_MNIST_ENV}=该目录；\n'
-    '  2. 在 Debian/Ubuntu 上安装软件包：sudo apt-get install dataset-fashion-mnist'
+    '  2. 在 Debian/Ubuntu 上安装软件包：sudo apt-get update && sudo apt-get install dataset-fashion-mnist'
     f'（文件在 {FASHION_MNIST_SYSTEM_DIR}）；\n'
     '  3. 联网后重新运行，文件会下载到缓存目录 {cache}。')
 
@@ -82,33 +218,10 @@ _memory_cache = {}
 
 def fashion_mnist_dirs():
     """按查找顺序列出 Fashion-MNIST 可能所在的目录。"""
-    dirs = []
-    if os.environ.get(FASHION_MNIST_ENV):
-        dirs.append(Path(os.environ[FASHION_MNIST_ENV]))
+    dirs = _env_dirs(FASHION_MNIST_ENV, [os.environ.get(FASHION_MNIST_ENV, '')])
     dirs.append(Path(FASHION_MNIST_SYSTEM_DIR))
     dirs.append(cache_dir() / 'fashion-mnist')
     return dirs
-
-
-def _read_maybe_gzip(path):
-    """读出文件内容；gzip 文件（按文件头识别）解压。截断的 gzip 文件抛出 ``DataError``。"""
-    try:
-        raw = Path(path).read_bytes()
-        if raw[:2] == b'\x1f\x8b':
-            return gzip.decompress(raw)
-        return raw
-    except (EOFError, OSError, gzip.BadGzipFile, ValueError) as e:
-        raise DataError(f'文件 {path} 已损坏或不完整（{type(e).__name__}: {e}）；'
-                        '删除它或换一个来源后重试') from e
-
-
-def _verify(path, content, name):
-    sha256, size = FASHION_MNIST_FILES[name]
-    actual = hashlib.sha256(content).hexdigest()
-    if actual != sha256:
-        raise ChecksumError(
-            f'校验失败：{path}\n  期望 SHA-256（解压后）：{sha256}\n  实际 SHA-256：{actual}'
-            f'（{len(content)} 字节，应为 {size} 字节）\n该文件不会被使用。')
 
 
 def read_idx(content):
@@ -127,51 +240,53 @@ def read_idx(content):
     return np.frombuffer(content, dtype=np.uint8, offset=header).reshape(shape).copy()
 
 
-def _find_local(name):
-    """在本地目录中找到并校验文件，返回 (路径, 内容)；找不到返回 None。"""
-    errors = []
-    for d in fashion_mnist_dirs():
-        for candidate in (d / (name + '.gz'), d / name):
-            if candidate.is_file():
-                content = _read_maybe_gzip(candidate)
-                _verify(candidate, content, name)
-                return candidate, content
-    return None
+def _idx_header(shape):
+    return bytes([0, 0, 0x08, len(shape)]) + b''.join(int(n).to_bytes(4, 'big') for n in shape)
 
 
-def _download_to(url, dest, verify):
-    """下载 ``url`` 到 ``dest``：先写临时文件，``verify(tmp)`` 通过后再改名。"""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix='.' + dest.name + '.', suffix='.part')
-    tmp = Path(tmp)
-    try:
-        with os.fdopen(fd, 'wb') as f, urllib.request.urlopen(url, timeout=60) as r:
-            shutil.copyfileobj(r, f)
-        verify(tmp)
-        os.replace(tmp, dest)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return dest
+def _verify(source, name, *chunks):
+    """唯一的校验：IDX 内容（可分段给出）的 SHA-256 与字节数，不符抛出 ``ChecksumError``。"""
+    sha256, size = FASHION_MNIST_FILES[name]
+    h, n = hashlib.sha256(), 0
+    for chunk in chunks:
+        h.update(chunk)
+        n += memoryview(chunk).nbytes
+    actual = h.hexdigest()
+    if actual != sha256:
+        raise ChecksumError(f'{source}：校验失败（解压后内容的 SHA-256 应为 {sha256}，'
+                            f'实际为 {actual}；共 {n} 字节，应为 {size} 字节）')
 
 
-def _download_fashion_mnist(name, mirrors):
-    dest = cache_dir() / 'fashion-mnist' / (name + '.gz')
-    failures = []
-    for mirror in mirrors:
-        url = mirror + name + '.gz'
+def _decode(raw, source, name):
+    """（gzip 时先解压）校验并解码一个 IDX 文件的内容。"""
+    if raw[:2] == b'\x1f\x8b':
         try:
-            def verify(tmp):
-                content = _read_maybe_gzip(tmp)
-                _verify(url, content, name)
-            _download_to(url, dest, verify)
-            return dest, _read_maybe_gzip(dest)
-        except (urllib.error.URLError, OSError, TimeoutError) as e:
-            failures.append(f'{url}: {e}')
-    raise DataError(
-        f'找不到 Fashion-MNIST 文件 {name}，下载也失败了：\n  ' + '\n  '.join(failures)
-        + '\n已查找的目录：' + '、'.join(str(d) for d in fashion_mnist_dirs()) + '\n'
-        + _HOW_TO_PROVIDE.format(cache=cache_dir() / 'fashion-mnist'))
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as e:
+            kind = type(e).__name__ if type(e).__module__ == 'builtins' else f'{type(e).__module__}.{type(e).__name__}'
+            raise ChecksumError(f'{source}：gzip 数据已损坏或不完整（{kind}: {e}）') from e
+    _verify(source, name, raw)
+    return read_idx(raw)
+
+
+def _load_idx_file(path, name):
+    return _decode(_read_bytes(path), path, name)
+
+
+def _load_npy(path, name):
+    """读出缓存的数组，由形状重建 IDX 文件头，与源文件走同一个校验。"""
+    with _open(path) as f:
+        try:
+            arr = np.load(f, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as e:
+            raise ChecksumError(f'{path}：不是有效的 .npy 文件（{e}）') from e
+    size = FASHION_MNIST_FILES[name][1]
+    if (not isinstance(arr, np.ndarray) or arr.dtype != np.uint8 or arr.ndim > 3
+            or not arr.flags.c_contiguous or 4 + 4 * arr.ndim + arr.nbytes != size):
+        raise ChecksumError(f'{path}：数组的类型或形状不对（{getattr(arr, "dtype", None)}，'
+                            f'形状 {getattr(arr, "shape", None)}）')
+    _verify(path, name, _idx_header(arr.shape), arr)
+    return arr
 
 
 def _npy_cache_path(name):
@@ -180,28 +295,36 @@ def _npy_cache_path(name):
 
 
 def _load_array(name, mirrors):
-    cached = _npy_cache_path(name)
-    if cached.is_file():
-        try:
-            arr = np.load(cached, allow_pickle=False)
-            expected = FASHION_MNIST_FILES[name][1]
-            if arr.dtype == np.uint8 and arr.nbytes + (16 if arr.ndim == 3 else 8) == expected:
-                return arr
-        except (OSError, ValueError):
-            pass
-        cached.unlink(missing_ok=True)  # 缓存损坏：丢弃后重新解码
-    found = _find_local(name)
+    """取得一个文件的数组：``.npy`` 缓存 → 各个目录 → 各个镜像，第一个通过校验的为准。"""
+    own = cache_dir() / 'fashion-mnist'
+    npy = _npy_cache_path(name)
+    candidates = [(npy, True, lambda p: _load_npy(p, name))]
+    for d in fashion_mnist_dirs():
+        for path in (d / (name + '.gz'), d / name):
+            candidates.append((path, d == own, lambda p: _load_idx_file(p, name)))
+    problems = []
+    found = _first_usable(candidates, problems)
     if found is None:
-        found = _download_fashion_mnist(name, mirrors)
-    arr = read_idx(found[1])
-    try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cached.parent, suffix='.npy.part')
-        with os.fdopen(fd, 'wb') as f:
-            np.save(f, arr)
-        os.replace(tmp, cached)
-    except OSError:
-        pass  # 缓存写不进去不影响使用
+        for mirror in mirrors:
+            url = mirror + name + '.gz'
+            try:
+                raw = _get(url)
+                found = _decode(raw, url, name), url
+            except DataError as e:
+                _reject(problems, e)
+                continue
+            except _NETWORK_ERRORS as e:
+                problems.append((False, f'{url}：下载失败（{e}）'))
+                continue
+            _write_cache(own / (name + '.gz'), raw)
+            break
+    if found is None:
+        raise _unavailable(f'Fashion-MNIST 文件 {name}', problems, fashion_mnist_dirs(),
+                           _HOW_TO_PROVIDE.format(cache=own))
+    arr, used = found
+    _warn_skipped(f'Fashion-MNIST 文件 {name}', problems, used)
+    if used != npy:
+        _write_cache(npy, arr)
     return arr
 
 
@@ -229,48 +352,62 @@ DATA_HUB = {
                           'fa19780a7b011d9b009e8bff8e99922a8ee2eb90'),
 }
 DATA_DIR_ENV = 'D2L_DATA_DIR'
-
-
-def _sha1(path):
-    h = hashlib.sha1()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            h.update(chunk)
-    return h.hexdigest()
+# 仓库自带的数据（与 utils 包同级的 data/ 目录）
+REPO_DATA_DIR = Path(__file__).resolve().parent.parent / 'data'
 
 
 def _hub_dirs():
-    dirs = [Path(p) for p in os.environ.get(DATA_DIR_ENV, '').split(os.pathsep) if p]
+    dirs = _env_dirs(DATA_DIR_ENV, os.environ.get(DATA_DIR_ENV, '').split(os.pathsep))
+    dirs.append(REPO_DATA_DIR)
     dirs.append(cache_dir() / 'data')
     return dirs
 
 
 def download(name, cache=None):
-    """返回 ``DATA_HUB[name]`` 所指文件的本地路径：先找本地副本，再下载，都按 SHA-1 校验。"""
+    """返回 ``DATA_HUB[name]`` 所指文件的本地路径：先找本地副本，再下载，都按 SHA-1 校验。
+
+    ``cache`` 给出时只在这个目录里找，并下载到这里。"""
     if name not in DATA_HUB:
         raise DataError(f'数据中心里没有 {name!r}；已有：{", ".join(sorted(DATA_HUB))}')
     url, sha1 = DATA_HUB[name]
     fname = url.rsplit('/', 1)[-1]
+    own = Path(cache) if cache is not None else cache_dir() / 'data'
+    dirs = [own] if cache is not None else _hub_dirs()
 
-    def check(path, source):
-        actual = _sha1(path)
+    def check(content, source):
+        actual = hashlib.sha1(content).hexdigest()
         if actual != sha1:
-            raise ChecksumError(f'校验失败：{source}\n  期望 SHA-1：{sha1}\n  实际 SHA-1：{actual}\n'
-                                '该文件不会被使用。')
+            raise ChecksumError(f'{source}：校验失败（SHA-1 应为 {sha1}，实际为 {actual}）')
 
-    dirs = _hub_dirs() if cache is None else [Path(cache)]
-    for d in dirs:
-        path = d / fname
-        if path.is_file():
-            check(path, path)
-            return path
-    dest = (Path(cache) if cache is not None else cache_dir() / 'data') / fname
-    try:
-        return _download_to(url, dest, lambda tmp: check(tmp, url))
-    except (urllib.error.URLError, OSError, TimeoutError) as e:
-        raise DataError(
-            f'找不到 {fname}，下载 {url} 也失败了（{e}）。\n已查找的目录：'
-            + '、'.join(str(d) for d in dirs) + '\n可以用以下三种方式之一提供数据：\n'
+    def load_local(path):
+        check(_read_bytes(path), path)
+        return path
+
+    problems = []
+    found = _first_usable([(d / fname, d == own, load_local) for d in dirs], problems)
+    if found is None:
+        dest = own / fname
+        try:
+            content = _get(url)
+            check(content, url)
+        except DataError as e:
+            _reject(problems, e)
+        except _NETWORK_ERRORS as e:
+            problems.append((False, f'{url}：下载失败（{e}）'))
+        else:
+            try:
+                _atomic_write(dest, content)
+                found = dest, url
+            except OSError as e:
+                problems.append((False, f'{url} 已下载并通过校验，但无法写入 {dest}（{e.strerror or e}）'))
+    if found is None:
+        raise _unavailable(
+            fname, problems, dirs,
+            '可以用以下方式之一提供数据：\n'
             f'  1. 把文件放进一个目录，并设置环境变量 {DATA_DIR_ENV}=该目录；\n'
-            f'  2. 把文件放进缓存目录 {cache_dir() / "data"}；\n'
-            '  3. 联网后重新运行，文件会自动下载并校验。') from e
+            f'  2. 把文件放回仓库自带的数据目录 {REPO_DATA_DIR}（在仓库里可用 git checkout -- data/ 恢复）；\n'
+            f'  3. 把文件放进缓存目录 {own}；\n'
+            '  4. 联网后重新运行，文件会自动下载并校验。')
+    path, used = found
+    _warn_skipped(fname, problems, used)
+    return path
