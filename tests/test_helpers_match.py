@@ -16,7 +16,7 @@ from tools import editions
 DEFINED_IN = {
     '2.1.2': ['synthetic_data', 'linreg', 'squared_loss', 'sgd'],
     '2.1.3': ['load_array'],
-    '2.2.2': ['get_fashion_mnist_labels', 'load_data_fashion_mnist'],
+    '2.2.2': ['get_fashion_mnist_labels', 'show_images', 'load_data_fashion_mnist'],
     '2.2.3': ['accuracy', 'evaluate_accuracy', 'Accumulator', 'Animator',
               'train_epoch_ch3', 'train_ch3', 'predict_ch3'],
     '3.4': ['evaluate_loss'],

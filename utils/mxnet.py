@@ -11,12 +11,12 @@ import mxnet as mx
 
 from . import data as _data
 from .common import Accumulator, Timer, check_ch3_results, full_scale, get_fashion_mnist_labels
-from .plot import Animator, plot, set_axes, set_figsize, show_images, use_png_display
+from .plot import Animator, plot, set_axes, set_figsize, show_images, to_numpy, use_png_display
 
 npx.set_np()
 
 __all__ = ['Timer', 'Accumulator', 'Animator', 'plot', 'set_axes', 'set_figsize',
-           'show_images', 'use_png_display', 'get_fashion_mnist_labels', 'full_scale', 'set_seed', 'synthetic_data',
+           'show_images', 'to_numpy', 'use_png_display', 'get_fashion_mnist_labels', 'full_scale', 'set_seed', 'synthetic_data',
            'linreg', 'squared_loss', 'sgd', 'load_array', 'ArrayLoader',
            'load_data_fashion_mnist', 'accuracy', 'evaluate_accuracy', 'evaluate_loss',
            'train_epoch_ch3', 'train_ch3', 'predict_ch3', 'try_gpu', 'try_all_gpus',
@@ -129,7 +129,7 @@ def evaluate_loss(net, data_iter, loss):
 
 def train_epoch_ch3(net, train_iter, loss, updater):
     """训练模型一个迭代周期（定义见第 2 章）"""
-    # 训练损失总和、训练准确度总和、样本数
+    # 训练损失总和、训练精度总和、样本数
     metric = Accumulator(3)
     if isinstance(updater, gluon.Trainer):
         updater = updater.step
@@ -211,7 +211,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device=None):
                         legend=['train loss', 'train acc', 'test acc'])
     timer, num_batches = Timer(), len(train_iter)
     for epoch in range(num_epochs):
-        # 训练损失之和，训练准确率之和，样本数
+        # 训练损失之和，训练精度之和，样本数
         metric = Accumulator(3)
         for i, (X, y) in enumerate(train_iter):
             timer.start()

@@ -7,7 +7,7 @@ import numpy as np
 from matplotlib import font_manager
 from matplotlib import pyplot as plt
 
-__all__ = ['use_png_display', 'set_cjk_font', 'set_figsize', 'set_axes', 'plot',
+__all__ = ['use_png_display', 'set_cjk_font', 'set_figsize', 'set_axes', 'to_numpy', 'plot',
            'Animator', 'show_images']
 
 # 依次尝试的中文字体（Debian 的 fonts-noto-cjk 中 matplotlib 看到的是 Noto Sans CJK JP，
@@ -70,7 +70,7 @@ def set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend):
     axes.grid()
 
 
-def _to_numpy(x):
+def to_numpy(x):
     """把 MXNet/PyTorch 张量或列表转为 numpy 数组（不导入任何框架）。"""
     if hasattr(x, 'asnumpy'):
         return x.asnumpy()
@@ -103,7 +103,7 @@ def plot(X, Y=None, xlabel=None, ylabel=None, legend=None, xlim=None,
         X = X * len(Y)
     axes.cla()
     for x, y, fmt in zip(X, Y, fmts):
-        x, y = _to_numpy(x), _to_numpy(y)
+        x, y = to_numpy(x), to_numpy(y)
         if len(x):
             axes.plot(x, y, fmt)
         else:
@@ -172,10 +172,11 @@ def show_images(imgs, num_rows, num_cols, titles=None, scale=1.5):
     """绘制图像列表"""
     use_png_display()
     figsize = (num_cols * scale, num_rows * scale)
-    _, axes = plt.subplots(num_rows, num_cols, figsize=figsize)
-    axes = np.asarray(axes).flatten()
+    _, axes = plt.subplots(num_rows, num_cols, figsize=figsize, squeeze=False)
+    axes = axes.flatten()
     for i, (ax, img) in enumerate(zip(axes, imgs)):
-        ax.imshow(_to_numpy(img), cmap='gray' if _to_numpy(img).ndim == 2 else None)
+        img = to_numpy(img)
+        ax.imshow(img, cmap='gray' if img.ndim == 2 else None)
         ax.axes.get_xaxis().set_visible(False)
         ax.axes.get_yaxis().set_visible(False)
         if titles:

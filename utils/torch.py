@@ -13,12 +13,12 @@ from torch.nn import functional as F
 
 from . import data as _data
 from .common import Accumulator, Timer, check_ch3_results, full_scale, get_fashion_mnist_labels
-from .plot import Animator, plot, set_axes, set_figsize, show_images, use_png_display
+from .plot import Animator, plot, set_axes, set_figsize, show_images, to_numpy, use_png_display
 
 __all__ = ['Timer', 'Accumulator', 'Animator', 'plot', 'set_axes', 'set_figsize',
-           'show_images', 'use_png_display', 'get_fashion_mnist_labels', 'full_scale', 'set_seed', 'synthetic_data',
+           'show_images', 'to_numpy', 'use_png_display', 'get_fashion_mnist_labels', 'full_scale', 'set_seed', 'synthetic_data',
            'linreg', 'squared_loss', 'sgd', 'load_array', 'TensorLoader',
-           'load_data_fashion_mnist', 'accuracy', 'evaluate_accuracy',
+           'load_data_fashion_mnist', 'accuracy', 'evaluate_accuracy', 'evaluate_loss',
            'train_epoch_ch3', 'train_ch3', 'predict_ch3', 'try_gpu', 'try_all_gpus',
            'corr2d', 'evaluate_accuracy_gpu', 'train_ch6']
 
@@ -142,11 +142,23 @@ def evaluate_accuracy(net, data_iter):
     return metric[0] / metric[1]
 
 
+def evaluate_loss(net, data_iter, loss):
+    """评估给定数据集上模型的损失"""
+    metric = Accumulator(2)  # 损失的总和，样本数量
+    with torch.no_grad():
+        for X, y in data_iter:
+            out = net(X)
+            y = y.reshape(out.shape)
+            l = loss(out, y)
+            metric.add(l.sum(), l.numel())
+    return metric[0] / metric[1]
+
+
 def train_epoch_ch3(net, train_iter, loss, updater):
     """训练模型一个迭代周期（定义见第 2 章）"""
     if isinstance(net, torch.nn.Module):
         net.train()
-    # 训练损失总和、训练准确度总和、样本数
+    # 训练损失总和、训练精度总和、样本数
     metric = Accumulator(3)
     for X, y in train_iter:
         y_hat = net(X)
@@ -224,7 +236,7 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device):
                         legend=['train loss', 'train acc', 'test acc'])
     timer, num_batches = Timer(), len(train_iter)
     for epoch in range(num_epochs):
-        # 训练损失之和，训练准确率之和，样本数
+        # 训练损失之和，训练精度之和，样本数
         metric = Accumulator(3)
         net.train()
         for i, (X, y) in enumerate(train_iter):
