@@ -244,3 +244,41 @@ def test_gpu_gating_notebook_reduces_scale_on_cpu():
     assert text.lstrip().startswith(REDUCED_LABEL) and 'examples/sec on cpu' in text
     prov = editions.provenance(nb, 'pytorch')
     assert prov and prov['scale'] == 'reduced' and set(prov['cells'].values()) == {'reduced'}
+
+
+BOX = re.compile(r'^:::+\{(admonition|note|tip|warning|important)\}\s*(.*)$', re.M)
+
+
+@pytest.mark.parametrize('path', NOTEBOOKS, ids=ids)
+def test_boxes_say_what_they_are(path):
+    """勘误只用于笔记的错误（:class: note）；改动和补充用 说明 / 补充（:class: tip）。"""
+    nb = load(path)
+    for c in nb['cells']:
+        if c['cell_type'] != 'markdown':
+            continue
+        text = source(c)
+        for m in BOX.finditer(text):
+            kind, title = m.group(1), m.group(2).strip()
+            body = text[m.end():].split(':::', 1)[0]
+            cls = re.search(r'^:class:\s*(\S+)', body, re.M)
+            if title == '勘误':
+                assert kind == 'admonition' and cls and cls.group(1) == 'note', \
+                    f'{path.name}: 勘误框应写作 :::{{admonition}} 勘误 + :class: note'
+            elif title in ('说明', '补充'):
+                assert kind == 'admonition' and cls and cls.group(1) == 'tip', \
+                    f'{path.name}: {title}框应写作 :::{{admonition}} {title} + :class: tip'
+            if kind != 'admonition':
+                assert '勘误' not in body[:20], f'{path.name}: 勘误应有自己的标题，不要写成 {{{kind}}} 的正文'
+
+
+@pytest.mark.parametrize('path', NOTEBOOKS, ids=ids)
+def test_framework_groups_are_well_formed(path):
+    """相邻的带框架标签的单元组成一组：MXNet 的单元在前、PyTorch 的在后，两边都有代码。"""
+    nb = load(path)
+    for group in editions.groups(nb):
+        frameworks = [fw for _, fw in group]
+        assert frameworks == sorted(frameworks, key=editions.FRAMEWORKS.index), \
+            f'{path.name}: 单元 {[i for i, _ in group]} 中 MXNet 的单元应在 PyTorch 的单元之前'
+        for fw in editions.FRAMEWORKS:
+            assert any(f == fw and nb['cells'][i]['cell_type'] == 'code' for i, f in group), \
+                f'{path.name}: 单元 {[i for i, _ in group]} 这一组缺少 {editions.LABELS[fw]} 的代码'
