@@ -2,20 +2,28 @@
 
 浏览器检查用 Debian 的 chromium 与 chromium-driver（selenium，无头、无网络），
 截图保存在 _build/screenshots/。
+
+两个框架的版本（tools/editions.py、tools/sphinx_editions.py、_static/editions.js）：双框架页面上的
+MXNet | PyTorch 切换（全书有效、跨页面和重新载入保留、不运行 JavaScript 时两个框架都显示）、
+每个笔记本页面标题下的来源行、来源页的表、按版本下载的 .ipynb 与 .zip（解压后能在全新内核中运行）。
 """
 import http.server
 import json
+import os
 import re
 import shutil
 import threading
 import time
+import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote
 
+import nbformat
 import pytest
 
-from book import ROOT
+from book import ROOT, toc_files
+from tools import editions
 
 pytestmark = pytest.mark.site
 HTML = ROOT / '_build' / 'html'
@@ -160,8 +168,7 @@ def server(built):
     httpd.server_close()
 
 
-@pytest.fixture(scope='module')
-def browser(tmp_path_factory):
+def _chromium(tmp_path_factory, javascript=True):
     webdriver = pytest.importorskip('selenium.webdriver')
     chromium = shutil.which('chromium') or '/usr/bin/chromium'
     driver_bin = shutil.which('chromedriver') or '/usr/bin/chromedriver'
@@ -175,9 +182,17 @@ def browser(tmp_path_factory):
                  '--disable-dev-shm-usage', '--window-size=1280,900', '--lang=zh-CN',
                  f'--user-data-dir={tmp_path_factory.mktemp("chromium")}'):
         opts.add_argument(flag)
+    if not javascript:
+        opts.add_experimental_option('prefs', {'profile.managed_default_content_settings.javascript': 2})
     opts.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
     driver = webdriver.Chrome(service=Service(driver_bin), options=opts)
     driver.set_page_load_timeout(60)
+    return driver
+
+
+@pytest.fixture(scope='module')
+def browser(tmp_path_factory):
+    driver = _chromium(tmp_path_factory)
     yield driver
     driver.quit()
 
@@ -271,3 +286,335 @@ def test_dark_mode_keeps_figures_readable(browser, server):
     assert graph and sum(int(v) for v in re.findall(r'\d+', graph)[:3]) / 3 > 180, graph
     SHOTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(SHOTS / 'ch5-lenet-dark.png'))
+
+
+# ------------------------------------------------------------ 两个框架的版本、来源与下载
+DOWNLOADS = '_downloads/editions'
+FRAMEWORK_KEY = 'd2l-framework'
+
+
+def _notebook_pages():
+    """目录中的每个笔记本页面：[(docname, 笔记本)]，按目录顺序。"""
+    pages = []
+    for doc in toc_files():
+        path = ROOT / f'{doc}.ipynb'
+        if path.exists():
+            pages.append((doc, nbformat.read(path, as_version=4)))
+    return pages
+
+
+NOTEBOOK_PAGES = _notebook_pages()
+NOTEBOOKS = dict(NOTEBOOK_PAGES)
+BILINGUAL = [doc for doc, nb in NOTEBOOK_PAGES if editions.is_bilingual(nb)]
+EDITION_FILES = [(doc, ed) for doc, nb in NOTEBOOK_PAGES for ed in editions.editions(nb)]
+
+
+def _page(built, doc):
+    return (built / f'{doc}.html').read_text(encoding='utf-8')
+
+
+def _text(fragment):
+    """HTML 片段中的文字（去掉标签、还原实体）。"""
+    import html
+    return html.unescape(re.sub(r'<[^>]+>', '', fragment))
+
+
+def _chapter(doc):
+    return doc.split('/')[1] if doc.startswith('chapters/') else doc
+
+
+def _rel(doc, target):
+    """从页面 doc 到网站根目录下 target 的相对地址（file:// 下也能用）。"""
+    return '../' * doc.count('/') + target
+
+
+def _uses_data_hub(nb, edition):
+    code = '\n'.join(editions.source(nb.cells[i]) for i in editions.edition_indices(nb, edition)
+                     if nb.cells[i].cell_type == 'code')
+    return bool(re.search(r'''\bdownload\(\s*['"]|\bDATA_HUB\b''', code))
+
+
+def test_bilingual_pages_exist():
+    assert BILINGUAL, ('目录中还没有双框架的笔记本：第 1～5 章和 6.5 节的笔记本应当带 mxnet/pytorch 单元标签'
+                       '（见 tools/editions.py），网站上显示为 MXNet | PyTorch 切换')
+
+
+@pytest.mark.parametrize('doc', BILINGUAL)
+def test_switch_groups_in_static_html(built, doc):
+    """不运行 JavaScript 时：每组是一个 d2l-switch，两个框架的代码都在页面里，各有标签，都不隐藏。"""
+    page, nb = _page(built, doc), NOTEBOOKS[doc]
+    groups = editions.groups(nb)
+    assert len(re.findall(r'<div class="d2l-switch[ "]', page)) == len(groups), '每组带框架标签的单元应当是一个切换块'
+    for fw, label in editions.LABELS.items():
+        with_fw = [g for g in groups if any(f == fw for _, f in g)]
+        single = [g for g in with_fw if all(f == fw for _, f in g)]
+        assert page.count(f'<div class="d2l-pane d2l-pane-{fw} d2l-only-{fw} docutils container">') == len(with_fw)
+        assert page.count(f'<p class="d2l-pane-label">{label}</p>') == len(with_fw) - len(single)
+        assert page.count(f'<p class="d2l-pane-label">仅{label}版</p>') == len(single)
+    assert not re.search(r'<html[^>]*data-d2l-framework', page), '静态页面不能预先选定框架'
+    assert not re.search(r'class="d2l-(?:pane|prov-line)[^"]*"[^>]*(?:hidden|style=)', page)
+    text = _text(page)
+    for i, fw in (x for g in groups for x in g):
+        cell = nb.cells[i]
+        if cell.cell_type == 'code':
+            first = next(l for l in editions.source(cell).splitlines() if l.strip())
+            assert first in text, f'{fw} 单元的代码不在页面上：{first!r}'
+
+
+@pytest.fixture(scope='module')
+def browser_nojs(tmp_path_factory):
+    driver = _chromium(tmp_path_factory, javascript=False)
+    yield driver
+    driver.quit()
+
+
+SHOWN = 'return Array.from(document.querySelectorAll(arguments[0])).map(e => e.getClientRects().length > 0);'
+
+
+def test_without_javascript_both_frameworks_show(browser_nojs, server):
+    if not BILINGUAL:
+        pytest.skip('还没有双框架的页面（见 test_bilingual_pages_exist）')
+    from selenium.webdriver.common.by import By
+    doc = BILINGUAL[0]
+    browser_nojs.get(server + doc + '.html')
+    _wait(browser_nojs, 'return document.readyState === "complete"')
+    assert browser_nojs.find_elements(By.CSS_SELECTOR, '.d2l-tab') == [], '禁用 JavaScript 时不应出现切换按钮'
+    for selector in ('.d2l-pane-mxnet', '.d2l-pane-pytorch', '.d2l-pane-label', '.d2l-prov-line'):
+        found = browser_nojs.find_elements(By.CSS_SELECTOR, selector)
+        assert found and all(e.is_displayed() for e in found), f'禁用 JavaScript 时 {selector} 应当都显示'
+    labels = {e.text for e in browser_nojs.find_elements(By.CSS_SELECTOR, '.d2l-pane-label')}
+    assert {'MXNet', 'PyTorch'} <= labels, labels
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    first = browser_nojs.find_element(By.CSS_SELECTOR, '.d2l-switch')
+    browser_nojs.execute_script('arguments[0].scrollIntoView({block: "start"}); window.scrollBy(0, -80);', first)
+    browser_nojs.save_screenshot(str(SHOTS / 'editions-nojs.png'))
+
+
+def _framework(driver):
+    return driver.execute_script('return document.documentElement.getAttribute("data-d2l-framework")')
+
+
+def _check_selected(driver, fw, where):
+    other = next(f for f in editions.FRAMEWORKS if f != fw)
+    shown = driver.execute_script(SHOWN, f'.d2l-only-{fw}')
+    assert shown and all(shown), f'{where}：选了 {fw}，{fw} 的代码块/来源行应当显示'
+    assert not any(driver.execute_script(SHOWN, f'.d2l-only-{other}')), f'{where}：选了 {fw}，{other} 的内容应当隐藏'
+    states = driver.execute_script(
+        'return Array.from(document.querySelectorAll(".d2l-tab")).map('
+        't => [t.dataset.d2lFramework, t.getAttribute("aria-selected"), t.tabIndex, t.tagName]);')
+    assert states, f'{where}：没有切换按钮'
+    for tab_fw, selected, tabindex, tag in states:
+        assert tag == 'BUTTON'
+        assert (selected == 'true') == (tab_fw == fw) and (tabindex == 0) == (tab_fw == fw), states
+
+
+def _shot(driver, name, selector='.d2l-switch'):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    driver.execute_script('const e = document.querySelector(arguments[0]);'
+                          'if (e) { e.scrollIntoView({block: "start"}); window.scrollBy(0, -120); }', selector)
+    time.sleep(0.3)
+    driver.save_screenshot(str(SHOTS / name))
+
+
+@pytest.mark.parametrize('doc', BILINGUAL)
+def test_framework_switch_in_browser(browser, server, doc):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    b, stem = browser, Path(doc).name
+    b.get(server + doc + '.html')
+    b.execute_script(f'localStorage.removeItem("{FRAMEWORK_KEY}")')
+    b.refresh()
+    _wait(b, 'return document.readyState === "complete"')
+    try:
+        # 默认是笔记的框架 MXNet；每个切换块有 MXNet | PyTorch 两个按钮（role="tab"）
+        assert _framework(b) == 'mxnet'
+        groups = [g for g in editions.groups(NOTEBOOKS[doc]) if len({f for _, f in g}) > 1]
+        tablists = b.execute_script(
+            'return Array.from(document.querySelectorAll(".d2l-switch > .d2l-tabs[role=tablist]")).map('
+            'l => Array.from(l.querySelectorAll("button[role=tab]")).map(t => t.textContent).join("|"));')
+        assert tablists == ['MXNet|PyTorch'] * len(groups)
+        assert b.find_elements(By.CSS_SELECTOR, '.d2l-provenance > .d2l-tabs button[role=tab]'), '来源行上方应有切换'
+        _check_selected(b, 'mxnet', doc)
+        assert not any(b.execute_script(SHOWN, '.d2l-switch:not(.d2l-switch-single) .d2l-pane-label')), \
+            '有切换按钮时不再显示框架标签'
+        _shot(b, f'editions-{stem}-mxnet.png')
+
+        # 点 PyTorch：本页所有切换块和来源行都换成 PyTorch，选择记在 localStorage 中
+        tab = b.find_element(By.CSS_SELECTOR, '.d2l-switch .d2l-tab[data-d2l-framework="pytorch"]')
+        b.execute_script('arguments[0].scrollIntoView({block: "center"})', tab)
+        tab.click()
+        assert _framework(b) == 'pytorch'
+        _check_selected(b, 'pytorch', doc)
+        assert b.execute_script(f'return localStorage.getItem("{FRAMEWORK_KEY}")') == 'pytorch'
+        _shot(b, f'editions-{stem}-pytorch.png')
+        b.execute_script('document.documentElement.dataset.theme = "dark"')
+        _shot(b, f'editions-{stem}-pytorch-dark.png')
+        colors = b.execute_script(
+            'const t = document.querySelector(".d2l-switch .d2l-tab[aria-selected=true]"), s = getComputedStyle(t);'
+            'return [s.color, s.backgroundColor, getComputedStyle(document.body).backgroundColor];')
+        rgb = [[int(v) for v in re.findall(r'\d+', c)[:3]] for c in colors]
+        assert rgb[0] != rgb[1] and rgb[1] != rgb[2], f'深色模式下选中的按钮看不清：{colors}'
+        b.execute_script('document.documentElement.dataset.theme = "light"')
+
+        # 键盘：左右方向键在按钮之间移动并切换
+        tab = b.find_element(By.CSS_SELECTOR, '.d2l-switch .d2l-tab[data-d2l-framework="pytorch"]')
+        tab.send_keys(Keys.ARROW_LEFT)
+        assert _framework(b) == 'mxnet'
+        assert b.execute_script('return document.activeElement.dataset.d2lFramework') == 'mxnet'
+        b.switch_to.active_element.send_keys(Keys.ARROW_RIGHT)
+        assert _framework(b) == 'pytorch'
+        assert b.execute_script('return document.activeElement.dataset.d2lFramework') == 'pytorch'
+
+        # 换到另一章的页面、再重新载入：仍是 PyTorch
+        other = next((d for d in BILINGUAL if _chapter(d) != _chapter(doc)), None) \
+            or next(d for d, _ in NOTEBOOK_PAGES if _chapter(d) != _chapter(doc))
+        for step in ('navigate', 'reload'):
+            if step == 'navigate':
+                b.get(server + other + '.html')
+            else:
+                b.refresh()
+            _wait(b, 'return document.readyState === "complete"')
+            assert _framework(b) == 'pytorch', f'{step} 到 {other} 后选择没有保留'
+            if other in BILINGUAL:
+                _check_selected(b, 'pytorch', f'{other}（{step}）')
+        b.get(server + doc + '.html')
+        _wait(b, 'return document.readyState === "complete"')
+        _check_selected(b, 'pytorch', f'{doc}（回到本页）')
+        assert _severe(b) == [], f'{doc}: 控制台报错'
+    finally:
+        b.execute_script(f'localStorage.removeItem("{FRAMEWORK_KEY}")')
+
+
+@pytest.mark.parametrize('doc', [d for d, _ in NOTEBOOK_PAGES])
+def test_provenance_line(built, doc):
+    """标题下的来源行：每个版本一行，内容来自笔记本元数据；没有记录的版本会显示“输出未记录来源”，这里不允许。"""
+    page, nb = _page(built, doc), NOTEBOOKS[doc]
+    m = re.search(r'</h1>\s*<div class="d2l-provenance"[^>]*>(.*?)</div>', page, re.S)
+    assert m, f'{doc}：标题下没有来源行'
+    box = m.group(1)
+    eds = editions.editions(nb)
+    lines = re.findall(r'<p class="(d2l-prov-line[^"]*)" data-d2l-edition="(\w+)"[^>]*>(.*?)</p>', box, re.S)
+    assert [ed for _, ed, _ in lines] == eds
+    assert '未记录' not in _text(box) and 'd2l-prov-missing' not in box, f'{doc}：有版本的输出没有记录来源'
+    for classes, ed, line in lines:
+        prov, text = editions.provenance(nb, ed), _text(line)
+        for key in ('device', 'framework'):
+            if prov.get(key):
+                assert prov[key] in text, (key, text)
+        assert prov['date'][:10] in text
+        if prov.get('scale'):
+            assert {'full': '完整规模', 'reduced': '缩减规模'}[prov['scale']] in text
+        stem = Path(doc).name
+        for suffix in ('.ipynb', '.zip'):
+            assert f'href="{_rel(doc, f"{DOWNLOADS}/{stem}-{ed}{suffix}")}"' in line
+        assert (f'd2l-only-{ed}' in classes) == (len(eds) > 1)
+
+
+def test_stored_outputs_match_the_code(built):
+    """存储的输出是用现在的代码运行出来的（代码哈希一致），网站上的“代码已改动”标记与此一致。"""
+    stale = []
+    for doc, nb in NOTEBOOK_PAGES:
+        bad = [ed for ed in editions.editions(nb) if (editions.provenance(nb, ed) or {}).get('code_sha256')
+               not in (None, editions.code_hash(nb, ed))]
+        assert ('d2l-prov-stale' in _page(built, doc)) == bool(bad), doc
+        stale += [f'{doc}（{ed}）' for ed in bad]
+    assert not stale, '这些版本的代码在运行之后改过，需要重新执行（make execute）：\n' + '\n'.join(stale)
+
+
+def test_provenance_page_lists_every_notebook(built):
+    page = (built / 'provenance.html').read_text(encoding='utf-8')
+    start = page.index('d2l-provenance-table')
+    table = page[start: page.index('</table>', start)]
+    for head in ('小节', '版本', '设备', '日期', '规模', '用时', '软件版本', '代码未改动'):
+        assert f'>{head}' in table, head
+    rows = re.findall(r'<tr class="[^"]*d2l-edition-(\w+)', table)
+    assert len(rows) == len(EDITION_FILES), (len(rows), len(EDITION_FILES))
+    for doc, nb in NOTEBOOK_PAGES:
+        assert f'href="{doc}.html"' in table, f'来源页没有列出 {doc}'
+    assert '未记录' not in _text(table)
+    # 页脚说明输出来自来源行记录的运行，并链接到来源页（相对地址）
+    deep = (built / PAGES['ch5']).read_text(encoding='utf-8')
+    footer = deep[deep.index('extra_footer'):]
+    assert f'href="{_rel(PAGES["ch5"], "provenance.html")}"' in footer[:2000]
+    assert '每个数字都来自' not in deep
+
+
+def test_provenance_page_in_browser(browser, server):
+    browser.get(server + 'provenance.html')
+    _wait(browser, 'return document.readyState === "complete"')
+    rows = browser.execute_script(SHOWN, 'table.d2l-provenance-table tbody tr')
+    assert len(rows) == len(EDITION_FILES) and all(rows)
+    assert _severe(browser) == []
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    browser.execute_script('document.querySelector("table.d2l-provenance-table").scrollIntoView({block: "start"});'
+                           'window.scrollBy(0, -150);')
+    browser.save_screenshot(str(SHOTS / 'provenance.png'))
+
+
+@pytest.mark.parametrize('doc,edition', EDITION_FILES)
+def test_edition_downloads(built, doc, edition):
+    """每个版本一个 .ipynb 和一个 .zip（笔记本 + utils/ 源文件 + 需要时的 data/ + 三行 README）；笔记本就是这个版本。"""
+    nb, stem = NOTEBOOKS[doc], Path(doc).name
+    base = built / DOWNLOADS / f'{stem}-{edition}'
+    page = _page(built, doc)
+    for suffix in ('.ipynb', '.zip'):
+        assert Path(f'{base}{suffix}').is_file(), f'{base}{suffix}'
+        assert f'href="{_rel(doc, f"{DOWNLOADS}/{stem}-{edition}{suffix}")}"' in page
+    assert f'href="{_rel(doc, f"_sources/{doc}.ipynb")}"' not in page, '下载菜单不应再提供两个框架合在一起的源文件'
+    top = f'{stem}-{edition}/'
+    with zipfile.ZipFile(f'{base}.zip') as z:
+        assert z.testzip() is None
+        names = set(z.namelist())
+        assert all(n.startswith(top) for n in names), names
+        utils = {p.relative_to(ROOT).as_posix(): p for p in (ROOT / 'utils').rglob('*.py')
+                 if '__pycache__' not in p.parts}
+        for rel, path in utils.items():
+            assert z.read(top + rel) == path.read_bytes(), f'压缩包里的 {rel} 与仓库不同'
+        assert not [n for n in names if '__pycache__' in n or n.endswith('.pyc')]
+        data = [p for p in sorted((ROOT / 'data').rglob('*')) if p.is_file()] if (ROOT / 'data').is_dir() else []
+        if data and _uses_data_hub(nb, edition):
+            for p in data:
+                assert z.read(top + p.relative_to(ROOT).as_posix()) == p.read_bytes()
+        else:
+            assert not [n for n in names if n.startswith(top + 'data/')]
+        readme = z.read(top + 'README.md').decode('utf-8')
+        assert len(readme.strip().splitlines()) == 3, readme
+        inner = z.read(f'{top}{stem}.ipynb')
+    assert inner == Path(f'{base}.ipynb').read_bytes()
+    got = nbformat.reads(inner.decode('utf-8'), as_version=4)
+    nbformat.validate(got)
+    want = editions.extract(nb, edition)
+    assert [c.id for c in got.cells] == [c.id for c in want.cells]
+    assert [editions.source(c) for c in got.cells] == [editions.source(c) for c in want.cells]
+    assert not [c.id for c in got.cells if set(editions.tags(c)) & set(editions.FRAMEWORKS)]
+    others = {c.id for c in nb.cells if editions.cell_framework(c) not in (None, edition)}
+    assert not others & {c.id for c in got.cells}, '下载的笔记本里有另一个框架的单元'
+    assert editions.editions(got) == [edition]
+    assert got.metadata['d2l']['edition'] == edition
+
+
+@pytest.mark.parametrize('edition', editions.FRAMEWORKS)
+def test_downloaded_zip_runs_in_a_fresh_kernel(built, tmp_path, edition):
+    """解压一个小的双框架页面的压缩包，在全新内核中（工作目录是解压出的目录，没有 PYTHONPATH）从头到尾运行。"""
+    from nbclient import NotebookClient
+    cands = []
+    for doc, nb in NOTEBOOK_PAGES:
+        if editions.is_bilingual(nb) and edition in editions.editions(nb):
+            code = '\n'.join(editions.source(c) for c in editions.extract(nb, edition).cells if c.cell_type == 'code')
+            cands.append(('fashion_mnist' in code or _uses_data_hub(nb, edition), len(code), doc))
+    if not cands:
+        pytest.skip('还没有双框架的页面（见 test_bilingual_pages_exist）')
+    doc = min(cands)[2]
+    stem = Path(doc).name
+    with zipfile.ZipFile(built / DOWNLOADS / f'{stem}-{edition}.zip') as z:
+        z.extractall(tmp_path)
+    workdir = tmp_path / f'{stem}-{edition}'
+    nb = nbformat.read(workdir / f'{stem}.ipynb', as_version=4)
+    # 最后确认笔记本用的是压缩包里的 utils，而不是仓库里的
+    nb.cells.append(nbformat.v4.new_code_cell(
+        'import pathlib, utils\n'
+        'assert pathlib.Path(utils.__file__).resolve().parent == pathlib.Path.cwd().resolve() / "utils", utils.__file__'))
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
+    NotebookClient(nb, timeout=900, kernel_name='python3').execute(cwd=str(workdir), env=env)
+    errors = [o for c in nb.cells if c.cell_type == 'code' for o in c.outputs if o.output_type == 'error']
+    assert not errors
