@@ -25,7 +25,8 @@ DEFINED_IN = {
 }
 # 只在某个版本里展示的（小节, 版本）：第 6 章第一次训练时展示 PyTorch 的训练代码
 DEFINED_IN_EDITION = {
-    ('6.1', 'pytorch'): ['train_ch6', 'evaluate_accuracy_gpu', 'TensorLoader', 'load_data_fashion_mnist'],
+    ('6.1', 'pytorch'): ['TensorLoader', 'load_data_fashion_mnist', 'try_gpu', 'evaluate_accuracy_gpu',
+                         'train_ch6', 'model_stats'],
 }
 UTILS_MODULE = {'mxnet': 'utils.mxnet', 'pytorch': 'utils.torch', 'python': 'utils.common'}
 

@@ -20,7 +20,7 @@ __all__ = ['Timer', 'Accumulator', 'Animator', 'plot', 'set_axes', 'set_figsize'
            'linreg', 'squared_loss', 'sgd', 'load_array', 'TensorLoader',
            'load_data_fashion_mnist', 'accuracy', 'evaluate_accuracy', 'evaluate_loss',
            'train_epoch_ch3', 'train_ch3', 'predict_ch3', 'try_gpu', 'try_all_gpus',
-           'corr2d', 'evaluate_accuracy_gpu', 'train_ch6']
+           'corr2d', 'evaluate_accuracy_gpu', 'train_ch6', 'model_stats']
 
 
 def set_seed(seed=0):
@@ -260,3 +260,46 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device):
               f'test acc {test_acc:.3f}')
     print(f'loss {train_l:.3f}, train acc {train_acc:.3f}, test acc {test_acc:.3f}')
     print(f'{metric[2] * num_epochs / timer.sum():.1f} examples/sec on {str(device)}')
+
+
+def model_stats(net, input_shape):
+    """打印并返回模型的参数个数和每个样本的前向计算量 (参数个数, FLOPs)
+
+    input_shape 是一个样本的形状 (通道, 高, 宽)，即训练时的输入大小。在评估模式下让一个全零的样本
+    （批量大小 1）做一次前向传播，用前向钩子统计每个 nn.Conv2d 和 nn.Linear 的乘加次数（MACs）：
+    卷积层为 输出元素个数 × (输入通道数 / 分组数) × 卷积核高 × 卷积核宽，全连接层为 输出个数 × 输入个数；
+    FLOPs = 2 × MACs。偏置、批量规范化、激活函数、汇聚层和连结的运算都不计入（它们只占很小一部分）。
+    参数个数是 net.parameters() 的元素总数，不含批量规范化的移动平均值等缓冲区。
+    不消耗随机数，不改变模型的训练/评估模式。打印一行，例如：
+
+        params 61,706 | forward FLOPs per example 833,040 (833.04 K) | input (1, 28, 28)
+    """
+    params = sum(p.numel() for p in net.parameters())
+    macs = []
+
+    def hook(m, inputs, output):
+        if isinstance(m, nn.Conv2d):
+            k_h, k_w = m.kernel_size
+            macs.append(output.numel() // output.shape[0] * (m.in_channels // m.groups) * k_h * k_w)
+        else:
+            macs.append(output.numel() // output.shape[0] * m.in_features)
+
+    handles = [m.register_forward_hook(hook) for m in net.modules()
+               if isinstance(m, (nn.Conv2d, nn.Linear))]
+    training = net.training
+    device = next(iter(net.parameters())).device
+    try:
+        net.eval()
+        with torch.no_grad():
+            net(torch.zeros((1, *input_shape), device=device))
+    finally:
+        net.train(training)
+        for h in handles:
+            h.remove()
+    flops = 2 * sum(macs)
+    for unit, scale in (('G', 1e9), ('M', 1e6), ('K', 1e3), ('', 1)):
+        if flops >= scale:
+            break
+    print(f'params {params:,} | forward FLOPs per example {flops:,} ({flops / scale:.2f} {unit})'
+          f' | input {tuple(input_shape)}')
+    return params, flops
