@@ -20,7 +20,7 @@ __all__ = ['Timer', 'Accumulator', 'Animator', 'plot', 'set_axes', 'set_figsize'
            'linreg', 'squared_loss', 'sgd', 'load_array', 'ArrayLoader',
            'load_data_fashion_mnist', 'accuracy', 'evaluate_accuracy', 'evaluate_loss',
            'train_epoch_ch3', 'train_ch3', 'predict_ch3', 'try_gpu', 'try_all_gpus',
-           'corr2d', 'evaluate_accuracy_gpu', 'train_ch6', 'np', 'npx']
+           'corr2d', 'evaluate_accuracy_gpu', 'train_ch6', 'model_stats', 'np', 'npx']
 
 
 def set_seed(seed=0):
@@ -234,3 +234,43 @@ def train_ch6(net, train_iter, test_iter, num_epochs, lr, device=None):
               f'test acc {test_acc:.3f}')
     print(f'loss {train_l:.3f}, train acc {train_acc:.3f}, test acc {test_acc:.3f}')
     print(f'{metric[2] * num_epochs / timer.sum():.1f} examples/sec on {str(device)}')
+
+
+def model_stats(net, input_shape):
+    """打印并返回模型的参数个数和每个样本的前向计算量 (参数个数, FLOPs)：与 utils.torch.model_stats 的计数规则相同
+
+    只统计 nn.Conv2D 和 nn.Dense 的乘加次数（MACs），FLOPs = 2 × MACs；参数个数不含 grad_req 为 'null' 的
+    移动平均值。网络要先初始化（可以是延后初始化）；在预测模式下让一个全零的样本通过网络，不改变移动平均值。
+    """
+    macs = []
+
+    def hook(block, inputs, output):
+        w = block.weight.data()
+        if isinstance(block, gluon.nn.Conv2D):
+            # 权重形状：(输出通道数, 输入通道数 / 分组数, 卷积核高, 卷积核宽)
+            macs.append(output.size // output.shape[0] * w.shape[1] * w.shape[2] * w.shape[3])
+        else:
+            # 权重形状：(输出个数, 输入个数)
+            macs.append(output.size // output.shape[0] * w.shape[1])
+
+    handles = []
+
+    def register(block):
+        if isinstance(block, (gluon.nn.Conv2D, gluon.nn.Dense)):
+            handles.append(block.register_forward_hook(hook))
+
+    net.apply(register)
+    try:
+        net(np.zeros((1, *input_shape)))
+    finally:
+        for h in handles:
+            h.detach()
+    # 前向传播之后，延后初始化的参数才有形状
+    params = sum(p.data().size for p in net.collect_params().values() if p.grad_req != 'null')
+    flops = 2 * sum(macs)
+    for unit, scale in (('G', 1e9), ('M', 1e6), ('K', 1e3), ('', 1)):
+        if flops >= scale:
+            break
+    print(f'params {params:,} | forward FLOPs per example {flops:,} ({flops / scale:.2f} {unit})'
+          f' | input {tuple(input_shape)}')
+    return params, flops
