@@ -181,7 +181,10 @@ class EditionGroups(SphinxTransform):
                 fws = [fw for fw in E.FRAMEWORKS if any(f == fw for f, _ in run)]
                 box = nodes.container('', classes=['d2l-switch'] + (['d2l-switch-single'] if len(fws) == 1 else []))
                 for fw in fws:
-                    box += _pane(fw, [n for f, n in run if f == fw], len(fws) == 1)
+                    pane = _pane(fw, [n for f, n in run if f == fw], len(fws) == 1)
+                    if fw != E.FRAMEWORKS[0] and len(fws) > 1:
+                        _unnumber_twin_figures(pane)
+                    box += pane
                 out.append(box)
                 done[run_group] = done.get(run_group, 0) + 1
             run, run_group = [], None
@@ -198,6 +201,37 @@ class EditionGroups(SphinxTransform):
         flush()
         parent.children = []
         parent.extend(out)
+
+
+# ------------------------------------------------------------ 1a. 两个版本的同一张图用同一个图号
+# 一组里 MXNet 的图和 PyTorch 的图是同一张图的两个版本，读者一次只看到一个。读入时先让 PyTorch 版的图
+# 不参加编号（去掉 ids），写出前（doctree-resolved）恢复 ids，并让它用对应的 MXNet 版的图号。
+def _figures(node):
+    return [n for n in node.findall(nodes.figure)]
+
+
+def _unnumber_twin_figures(pane):
+    for fig in _figures(pane):
+        if fig['ids']:
+            fig['d2l_twin_ids'] = list(fig['ids'])
+            fig['ids'] = []
+
+
+def share_twin_figure_numbers(app, doctree, docname):
+    numbers = app.env.toc_fignumbers.get(docname, {}).get('figure')
+    for box in doctree.findall(lambda n: isinstance(n, nodes.container) and 'd2l-switch' in n['classes']):
+        panes = [p for p in box.children if isinstance(p, nodes.container) and 'd2l-pane' in p['classes']]
+        if len(panes) < 2:
+            continue
+        firsts = _figures(panes[0])
+        for pane in panes[1:]:
+            for k, fig in enumerate(_figures(pane)):
+                twin_ids = fig.get('d2l_twin_ids')
+                if not twin_ids:
+                    continue
+                fig['ids'] = twin_ids
+                if numbers is not None and k < len(firsts) and firsts[k]['ids'] and firsts[k]['ids'][0] in numbers:
+                    numbers[twin_ids[0]] = numbers[firsts[k]['ids'][0]]
 
 
 # ------------------------------------------------------------ 1b. 练习的参考答案：折叠起来
@@ -600,6 +634,7 @@ def setup(app):
     app.add_directive('d2l-provenance-table', ProvenanceTable)
     app.connect('builder-inited', _ensure_static)
     app.connect('doctree-resolved', add_provenance_line)
+    app.connect('doctree-resolved', share_twin_figure_numbers)
     app.connect('html-page-context', header_download_buttons, priority=900)
     app.connect('html-page-context', footer_links, priority=900)
     app.connect('build-finished', write_downloads)
