@@ -282,3 +282,18 @@ def test_framework_groups_are_well_formed(path):
         for fw in editions.FRAMEWORKS:
             assert any(f == fw and nb['cells'][i]['cell_type'] == 'code' for i, f in group), \
                 f'{path.name}: 单元 {[i for i, _ in group]} 这一组缺少 {editions.LABELS[fw]} 的代码'
+
+
+LOCAL_PATH = re.compile(r'(/work/|/root/|/home/|/tmp/|site-packages)')
+
+
+@pytest.mark.parametrize('path', NOTEBOOKS, ids=ids)
+def test_stored_outputs_have_no_warnings_or_local_paths(path):
+    """读者看到的输出里没有警告（stderr）和运行机器上的路径：它们是代码的问题，应在代码里解决。"""
+    nb = load(path)
+    for i, c in enumerate(nb['cells']):
+        for o in c.get('outputs', []):
+            text = source({'source': o.get('text', '')}) + source({'source': o.get('data', {}).get('text/plain', '')})
+            assert o.get('name') != 'stderr', f'{path.name}: 单元 {i} 的输出里有 stderr：{text[:120]!r}'
+            m = LOCAL_PATH.search(text)
+            assert not m, f'{path.name}: 单元 {i} 的输出里有本机路径 {m.group(0)}：{text[:120]!r}'
