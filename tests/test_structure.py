@@ -116,24 +116,31 @@ DRAWERS = {'plot', 'show_images', 'predict_ch3', 'train_ch3', 'train_ch6', 'imsh
            'show', 'bar', 'Animator', 'subplots', 'figure', 'matshow', 'contour', 'fill_between'}
 
 
-def _called_names(node):
-    """node 中（不进入 def/class/lambda）调用的函数名。"""
-    names = set()
+def _calls(node):
+    """node 中（不进入 def/class/lambda）的调用：(函数名, 是否写作 obj.name(...))。"""
+    found = set()
     for child in ast.iter_child_nodes(node):
         if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             continue
         if isinstance(child, ast.Call):
             f = child.func
-            name = f.attr if isinstance(f, ast.Attribute) else getattr(f, 'id', None)
-            if name:
-                names.add(name)
-        names |= _called_names(child)
-    return names
+            if isinstance(f, ast.Attribute):
+                found.add((f.attr, True))
+            elif isinstance(f, ast.Name):
+                found.add((f.id, False))
+        found |= _calls(child)
+    return found
+
+
+def _draws(calls, own):
+    """调用了绘图函数（plt.plot、d2l.plot……），或按名字调用了笔记本里定义的、会画图的函数。
+
+    笔记本里的函数只认直接按名字的调用：3.5 节定义了会画图的 train()，而 net.train() 不画图。"""
+    return any(name in DRAWERS or (name in own and not attr) for name, attr in calls)
 
 
 def drawing_cells(cells):
-    """会画图的代码单元的下标：直接调用绘图函数，或调用笔记本里定义的、会画图的函数。"""
-    drawers = set(DRAWERS)
+    """会画图的代码单元的下标。"""
     trees = []
     for c in cells:
         try:
@@ -141,22 +148,19 @@ def drawing_cells(cells):
         except SyntaxError:
             tree = None
         trees.append(tree)
+    own = set()  # 笔记本里定义的、会画图的顶层函数和类
     changed = True
-    while changed:  # 笔记本里定义的函数调用了绘图函数，它也是绘图函数
+    while changed:
         changed = False
         for tree in trees:
-            for node in tree.body if tree else []:  # 只看顶层的 def/class（方法名如 add 太常见）
-                if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name not in drawers:
-                    body = ast.Module(body=node.body, type_ignores=[])
-                    inner = set()
-                    for n in ast.walk(body):
-                        if isinstance(n, ast.Call):
-                            f = n.func
-                            inner.add(f.attr if isinstance(f, ast.Attribute) else getattr(f, 'id', None))
-                    if inner & drawers:
-                        drawers.add(node.name)
+            for node in tree.body if tree else []:  # 只看顶层的 def/class
+                if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name not in own:
+                    inner = {(n.func.attr, True) if isinstance(n.func, ast.Attribute) else (getattr(n.func, 'id', None), False)
+                             for n in ast.walk(ast.Module(body=node.body, type_ignores=[])) if isinstance(n, ast.Call)}
+                    if _draws(inner, own):
+                        own.add(node.name)
                         changed = True
-    return [i for i, tree in enumerate(trees) if tree is not None and _called_names(tree) & drawers]
+    return [i for i, tree in enumerate(trees) if tree is not None and _draws(_calls(tree), own)]
 
 
 @pytest.mark.parametrize('path', NOTEBOOKS, ids=ids)
@@ -176,8 +180,9 @@ def test_every_drawing_cell_stores_its_figure(path):
 def test_figure_detection_sees_helpers_defined_in_the_notebook():
     cells = [{'cell_type': 'code', 'source': s} for s in (
         'def show_trace(x):\n    d2l.plot(x)', 'show_trace([1, 2])', 'x = 1', 'def f():\n    plt.show()',
-        'net = d2l.Animator(); y = [f() for _ in range(2)]')]
-    assert drawing_cells(cells) == [1, 4]
+        'net = d2l.Animator(); y = [f() for _ in range(2)]', 'def train(n):\n    d2l.plot(n)', 'net.train()',
+        'train(3)')]
+    assert drawing_cells(cells) == [1, 4, 7]
 
 
 @pytest.mark.parametrize('path', NOTEBOOKS, ids=ids)
