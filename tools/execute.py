@@ -63,6 +63,7 @@ def __d2l_probe():
     if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
         gpu = torch.cuda.get_device_name(torch.cuda.current_device())
     info['gpu'] = gpu
+    info['threads'] = torch.get_num_threads() if torch is not None else os.environ.get('OMP_NUM_THREADS')
     common = sys.modules.get('utils.common')
     info['scale_decisions'] = list(getattr(common, '_scale_decisions', [])) if common else []
     print('%s' + json.dumps(info))
@@ -312,6 +313,7 @@ def run_edition(src, path, edition, scale, timeout):
         'framework': f'{framework[0]} {framework[1]}' if framework and framework[1] else None,
         'python': info['python'],
         'numpy': info.get('numpy'),
+        'cpu_threads': info.get('threads'),  # PyTorch 的计算线程数（或 OMP_NUM_THREADS；None 表示框架默认）
         'date': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'),
         'seconds': round(seconds, 1),
         'scale': (None if not decisions else 'reduced' if 'reduced' in decisions else 'full'),
