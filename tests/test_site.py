@@ -618,3 +618,60 @@ def test_downloaded_zip_runs_in_a_fresh_kernel(built, tmp_path, edition):
     NotebookClient(nb, timeout=900, kernel_name='python3').execute(cwd=str(workdir), env=env)
     errors = [o for c in nb.cells if c.cell_type == 'code' for o in c.outputs if o.output_type == 'error']
     assert not errors
+
+
+# ------------------------------------------------------------ 练习与参考答案
+def _answer_runs(nb):
+    """笔记本中连续的 answer 单元段数。"""
+    runs, prev = 0, False
+    for c in nb.cells:
+        cur = 'answer' in editions.tags(c)
+        runs += cur and not prev
+        prev = cur
+    return runs
+
+
+EXERCISE_PAGES = [d for d in NOTEBOOKS if _answer_runs(NOTEBOOKS[d])]
+
+
+def test_every_section_has_exercises_with_answers():
+    missing = [d for d in NOTEBOOKS if not _answer_runs(NOTEBOOKS[d])]
+    assert not missing, f'这些小节没有带参考答案的练习：{missing}'
+
+
+@pytest.mark.parametrize('doc', EXERCISE_PAGES)
+def test_answers_are_folded_and_listed_in_the_page_toc(built, doc):
+    page = _page(built, doc)
+    nb = NOTEBOOKS[doc]
+    details = re.findall(r'<details class="d2l-answer"([^>]*)><summary>参考答案</summary>', page)
+    assert len(details) == _answer_runs(nb), f'{doc}: 参考答案块的个数与笔记本中的答案段数不同'
+    assert all('open' not in attrs for attrs in details), f'{doc}: 参考答案应默认折叠'
+    toc = page[page.find('id="pst-page-toc-nav"'):]
+    assert re.search(r'<a class="reference internal nav-link" href="#[^"]+">练习</a>', toc), \
+        f'{doc}: 页面右侧的目录里应有“练习”'
+
+
+def test_answers_are_searchable(built):
+    """答案的文字进入搜索索引：用网站的分词（jieba 与本书的词典）取一个只在答案的文字里出现的词，搜索能找到那一页。"""
+    from sphinx.search.zh import SearchChinese
+    text = (built / 'searchindex.js').read_text(encoding='utf-8')
+    index = json.loads(text[text.index('(') + 1: text.rindex(')')])
+    lang = SearchChinese({'dict': str(ROOT / 'tools' / 'search_dict.txt')})
+
+    def words(cells):
+        prose = ' '.join(re.sub(r'`[^`]*`|\$[^$]*\$', ' ', editions.source(c)) for c in cells)
+        return {lang.stem(w) for w in lang.split(prose) if len(w) >= 2 and lang.word_filter(w)}
+    checked = 0
+    for doc in EXERCISE_PAGES:
+        nb = NOTEBOOKS[doc]
+        md = [c for c in nb.cells if c.cell_type == 'markdown']
+        only = sorted(words([c for c in md if 'answer' in editions.tags(c)])
+                      - words([c for c in md if 'answer' not in editions.tags(c)]))
+        only = [w for w in only if w in index['terms']]
+        if not only:
+            continue
+        hits = index['terms'][only[0]]
+        hits = hits if isinstance(hits, list) else [hits]
+        assert index['docnames'].index(doc) in hits, f'{doc}: 搜索答案里的“{only[0]}”找不到这一页'
+        checked += 1
+    assert checked >= len(EXERCISE_PAGES) // 2, f'只在 {checked} 页上验证了答案可以搜索到'
