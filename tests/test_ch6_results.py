@@ -1,11 +1,14 @@
 """第 6 章的两张表：chapters/ch06_modern-cnn/index.md 中的表格必须与各笔记本存储的输出一致。
 
-结果表的每一行来自一个训练单元（输出中含 ``examples/sec on`` 的代码单元）：
+结果表的每一行来自一个版本（tools/editions.py）中的一个训练单元（输出中含 ``examples/sec on`` 的代码单元，
+练习的参考答案（单元标签 ``answer``）不算）。6.5 节有 MXNet 和 PyTorch 两个版本，每个版本的从零实现和简明实现
+各占一行；其余各节只有一个版本：
 设置（批量大小、图像大小、学习率）取自单元的源代码，迭代周期取自输出中最后一行 ``epoch N, ...``，
 损失、精度取自 ``train_ch6`` 打印的最后一行 ``loss …, train acc …, test acc …``，
 速度和设备取自 ``… examples/sec on …``。
 
-参数和计算量表的每一行来自 ``model_stats`` 打印的一行（utils/torch.py；6.5 节是笔记本里同样格式的 Gluon 版）：
+参数和计算量表的每一行来自 ``model_stats`` 打印的一行（utils/torch.py 和 utils/mxnet.py 的 ``model_stats``，
+格式相同；6.5 节的两个版本打印的是同一行）：
 
     params 57,029,322 | forward FLOPs per example 1,326,564,480 (1.33 G) | input (1, 224, 224)
 
@@ -24,22 +27,25 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # 直接运行 python tests/test_ch6_results.py 时
     sys.path.insert(0, str(ROOT))
 
+from tools import editions as ed  # noqa: E402
 from utils.common import REDUCED_LABEL  # noqa: E402
 
 CH6 = ROOT / 'chapters' / 'ch06_modern-cnn'
 INDEX = CH6 / 'index.md'
 HEADER = ['模型', '节', '批量大小', '图像大小', '学习率', '迭代周期', '损失', '训练精度', '测试精度', '样本/秒', '设备']
 
-# (模型, 节, 笔记本, 该笔记本中第几个训练单元)
+# (模型, 节, 笔记本, 版本, 该版本中第几个训练单元)；版本为 None 表示笔记本唯一的（默认）版本
 MODELS = [
-    ('AlexNet', '6.1', '6.1_alexnet.ipynb', 0),
-    ('VGG-11（通道数 ÷4）', '6.2', '6.2_vgg.ipynb', 0),
-    ('NiN', '6.3', '6.3_nin.ipynb', 0),
-    ('GoogLeNet', '6.4', '6.4_googlenet.ipynb', 0),
-    ('BN-LeNet（从零实现）', '6.5', '6.5_batch-norm.ipynb', 0),
-    ('BN-LeNet（简明实现）', '6.5', '6.5_batch-norm.ipynb', 1),
-    ('ResNet-18', '6.6', '6.6_resnet.ipynb', 0),
-    ('DenseNet', '6.7', '6.7_densenet.ipynb', 0),
+    ('AlexNet', '6.1', '6.1_alexnet.ipynb', None, 0),
+    ('VGG-11（通道数 ÷4）', '6.2', '6.2_vgg.ipynb', None, 0),
+    ('NiN', '6.3', '6.3_nin.ipynb', None, 0),
+    ('GoogLeNet', '6.4', '6.4_googlenet.ipynb', None, 0),
+    ('BN-LeNet（从零实现，MXNet）', '6.5', '6.5_batch-norm.ipynb', 'mxnet', 0),
+    ('BN-LeNet（从零实现，PyTorch）', '6.5', '6.5_batch-norm.ipynb', 'pytorch', 0),
+    ('BN-LeNet（简明实现，MXNet）', '6.5', '6.5_batch-norm.ipynb', 'mxnet', 1),
+    ('BN-LeNet（简明实现，PyTorch）', '6.5', '6.5_batch-norm.ipynb', 'pytorch', 1),
+    ('ResNet-18', '6.6', '6.6_resnet.ipynb', None, 0),
+    ('DenseNet', '6.7', '6.7_densenet.ipynb', None, 0),
 ]
 
 # 完整规模（在 GPU 上）应达到的测试精度
@@ -75,13 +81,19 @@ def _text(x):
     return ''.join(x) if isinstance(x, list) else (x or '')
 
 
-def training_cells(path):
-    """笔记本中的训练单元：(源代码, 全部 stdout 文本)，按出现的顺序。"""
+def edition_cells(path, edition=None):
+    """笔记本中一个版本（默认版本）的代码单元，按顺序；练习的参考答案（标签 answer）不算。"""
     nb = json.loads(Path(path).read_text(encoding='utf-8'))
+    edition = edition or ed.default_edition(nb)
+    assert edition in ed.editions(nb), f'{Path(path).name} 没有 {edition} 版'
+    return [c for c in ed.extract(nb, edition)['cells']
+            if c['cell_type'] == 'code' and 'answer' not in c.get('metadata', {}).get('tags', [])]
+
+
+def training_cells(path, edition=None):
+    """一个版本中的训练单元：(源代码, 全部 stdout 文本)，按出现的顺序。"""
     out = []
-    for c in nb['cells']:
-        if c['cell_type'] != 'code':
-            continue
+    for c in edition_cells(path, edition):
         stdout = ''.join(_text(o.get('text')) for o in c.get('outputs', [])
                          if o.get('output_type') == 'stream' and o.get('name') == 'stdout')
         if 'examples/sec on' in stdout:
@@ -89,13 +101,10 @@ def training_cells(path):
     return out
 
 
-def settings_source(path, index):
-    """训练单元所用的设置：本单元或它之前最近的一个 ``lr, num_epochs, batch_size = …``。"""
-    nb = json.loads(Path(path).read_text(encoding='utf-8'))
+def settings_source(path, edition, index):
+    """训练单元所用的设置：同一版本中本单元或它之前最近的一个 ``lr, num_epochs, batch_size = …``。"""
     found, last = -1, None
-    for c in nb['cells']:
-        if c['cell_type'] != 'code':
-            continue
+    for c in edition_cells(path, edition):
         src = _text(c['source'])
         m = SETTINGS_RE.search(src)
         if m:
@@ -105,15 +114,15 @@ def settings_source(path, index):
             found += 1
             if found == index:
                 return last
-    raise AssertionError(f'{path.name}: 没有第 {index + 1} 个训练单元')
+    raise AssertionError(f'{path.name} [{edition}]: 没有第 {index + 1} 个训练单元')
 
 
-def row_from_notebook(model, section, name, index):
+def row_from_notebook(model, section, name, edition, index):
     path = CH6 / name
-    cells = training_cells(path)
-    assert len(cells) > index, f'{name}: 找不到第 {index + 1} 个训练单元的输出（需要先执行笔记本）'
+    cells = training_cells(path, edition)
+    assert len(cells) > index, f'{name} [{edition}]: 找不到第 {index + 1} 个训练单元的输出（需要先执行笔记本）'
     _, stdout = cells[index]
-    (m_set, m_resize) = settings_source(path, index)
+    (m_set, m_resize) = settings_source(path, edition, index)
     lr, _, batch_size = m_set.groups()
     size = m_resize.group(1) if m_resize else '28'
     epochs = EPOCH_RE.findall(stdout)
@@ -129,13 +138,10 @@ def expected_rows():
     return [row_from_notebook(*m) for m in MODELS]
 
 
-def stats_lines(path):
-    """笔记本存储的 stdout 中 model_stats 打印的各行，按出现的顺序：(参数个数, FLOPs, (通道, 高, 宽))。"""
-    nb = json.loads(Path(path).read_text(encoding='utf-8'))
+def stats_lines(path, edition=None):
+    """一个版本（默认版本）存储的 stdout 中 model_stats 打印的各行，按出现的顺序：(参数个数, FLOPs, (通道, 高, 宽))。"""
     out = []
-    for c in nb['cells']:
-        if c['cell_type'] != 'code':
-            continue
+    for c in edition_cells(path, edition):
         for o in c.get('outputs', []):
             if o.get('output_type') == 'stream' and o.get('name') == 'stdout':
                 for m in STATS_RE.finditer(_text(o.get('text'))):
@@ -217,22 +223,41 @@ def test_model_stats_prints_what_the_table_parser_reads(capsys):
     assert stats_row(params, flops, (1, 8, 8)) == [f'{n_params:,}', f'{2 * macs / 1e6:,.1f}', '1×8×8']
 
 
+def test_every_edition_has_its_rows():
+    """每个版本的每个训练单元在结果表里都有一行：双框架的笔记本（6.5 节）每个版本各有自己的行。"""
+    for name in sorted({m[2] for m in MODELS}):
+        nb = json.loads((CH6 / name).read_text(encoding='utf-8'))
+        listed = {(m[3] or ed.default_edition(nb), m[4]) for m in MODELS if m[2] == name}
+        indices = {i for _, i in listed}
+        assert listed == {(e, i) for e in ed.editions(nb) for i in indices}, (name, sorted(listed))
+        counts = {e: len(training_cells(CH6 / name, e)) for e in ed.editions(nb)}
+        assert set(counts.values()) == {len(indices)}, (name, counts, sorted(indices))
+
+
+def test_model_stats_agree_across_editions():
+    """双框架的笔记本中，两个版本的 model_stats 打印的行相同（两个 model_stats 的计数规则相同）。"""
+    for name in sorted({s[2] for s in STATS}):
+        nb = json.loads((CH6 / name).read_text(encoding='utf-8'))
+        found = {e: stats_lines(CH6 / name, e) for e in ed.editions(nb)}
+        assert all(v == found[ed.default_edition(nb)] for v in found.values()), (name, found)
+
+
 def test_index_says_cpu_rows_are_reduced():
     text = INDEX.read_text(encoding='utf-8')
     table_start = text.index('| ' + ' | '.join(HEADER[:3]))
     assert '缩减' in text[:table_start] and 'cpu' in text[:table_start]
 
 
-@pytest.mark.parametrize('model,section,name,index', MODELS, ids=[m[0] for m in MODELS])
-def test_accuracy_thresholds(model, section, name, index):
-    row = dict(zip(HEADER, row_from_notebook(model, section, name, index)))
+@pytest.mark.parametrize('model,section,name,edition,index', MODELS, ids=[m[0] for m in MODELS])
+def test_accuracy_thresholds(model, section, name, edition, index):
+    row = dict(zip(HEADER, row_from_notebook(model, section, name, edition, index)))
     test_acc = float(row['测试精度'])
     if section == '6.5' and index == 1:
-        # 简明实现的 BN-LeNet 在 CPU 上也按完整规模训练
+        # 简明实现的 BN-LeNet 在 CPU 上也按完整规模训练（两个版本都是）
         assert row['迭代周期'] == '10' and row['批量大小'] == '256'
         assert test_acc >= FULL_SCALE_MIN_TEST_ACC['6.5'], row
         return
-    _, stdout = training_cells(CH6 / name)[index]
+    _, stdout = training_cells(CH6 / name, edition)[index]
     first = stdout.lstrip().splitlines()[0]
     if first.startswith(REDUCED_LABEL):
         # 缩减规模的运行（d2l.full_scale 为 False）：输出第一行说明了缩减的规模，只训练 1 个迭代周期
