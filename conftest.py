@@ -34,6 +34,10 @@ def pytest_configure(config):
     from tools.execute import prepare_kernel_env
     # CI 中 gpu 单元按缩减规模运行；要验证完整规模时在环境里设置 D2L_SCALE=full
     prepare_kernel_env(scale=os.environ.get('D2L_SCALE', 'reduced'))
+    if hasattr(config, 'workerinput'):
+        # pytest-xdist 的工作进程：每个核一个内核，每个内核一个计算线程。几个内核各开多个 OpenMP 线程
+        # 抢同样的核时，小张量的运算会慢一个数量级（线程互相等待）
+        os.environ.setdefault('OMP_NUM_THREADS', '1')
     config._untracked_before = _untracked()
     if _nbval_active(config):  # 笔记本只由下面的收集器收集（否则 --nbval/--nbval-lax 会再收集一遍整个笔记本）
         config.option.nbval = config.option.nbval_lax = False
@@ -115,7 +119,25 @@ def cell_tags(item):
     return list(cell.get('metadata', {}).get('tags', []))
 
 
+def _edition_seconds(item):
+    """笔记本版本上次执行的用时（来源记录），用来先安排慢的版本；不是笔记本时为 None。"""
+    parent = getattr(item, 'parent', None)
+    source = getattr(parent, '_source_nb', None)
+    if source is None:
+        return None
+    prov = ed.provenance(source, parent.edition) or {}
+    return float(prov.get('seconds') or 0)
+
+
 def pytest_collection_modifyitems(config, items):
+    # 并行（pytest-xdist --dist loadscope）时，每个笔记本版本整个交给一个工作进程，按收集的顺序分配：
+    # 把上次执行最慢的版本排在前面，最后不会只剩一个工作进程在跑一个慢笔记本。单元测试排在笔记本之后。
+    order = {}
+    for i, item in enumerate(items):
+        scope = item.nodeid.rsplit('::', 1)[0]
+        seconds = _edition_seconds(item)
+        order.setdefault(scope, (0, -seconds, i) if seconds is not None else (1, 0, i))
+    items.sort(key=lambda it: order[it.nodeid.rsplit('::', 1)[0]])
     if not config.getoption('--skip-gpu-cells'):
         return
     skip = pytest.mark.skip(reason='gpu 单元（--skip-gpu-cells）')

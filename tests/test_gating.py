@@ -9,7 +9,7 @@ NOTEBOOK = 'tests/notebooks/gpu_gating.ipynb'
 
 
 def _run(*extra):
-    r = subprocess.run([sys.executable, '-m', 'pytest', NOTEBOOK, '-p', 'no:cacheprovider', '-q', '-rs',
+    r = subprocess.run([sys.executable, '-m', 'pytest', NOTEBOOK, '-p', 'no:cacheprovider', '-q', '-rs', '-n', '0',
                         '-o', 'testpaths=', *extra], cwd=ROOT, capture_output=True, text=True, timeout=600)
     return r.returncode, r.stdout + r.stderr
 
