@@ -1,4 +1,4 @@
-"""书的验证用时：用 CI 的配置（pytest.ini：--nbval-lax、tests/conftest.py 的环境）重新执行每个笔记本。"""
+"""书的验证用时：用 CI 的配置（pytest.ini 与仓库根目录的 conftest.py：按版本收集、并行）重新执行每个笔记本。"""
 import json
 import os
 import subprocess
@@ -13,7 +13,7 @@ def notebooks(pattern='chapters/*/*.ipynb'):
 
 
 def bench_nbval(pattern='chapters/*/*.ipynb', extra_args=()):
-    """一次 pytest 运行执行所有笔记本（与 CI 一样串行），插件按笔记本累计各单元的用时。"""
+    """一次 pytest 运行执行所有笔记本的所有版本（与 CI 相同的 pytest.ini），插件按版本累计各单元的用时。"""
     nbs = notebooks(pattern)
     if not nbs:
         raise SystemExit(f'没有匹配 {pattern} 的笔记本')
@@ -22,10 +22,9 @@ def bench_nbval(pattern='chapters/*/*.ipynb', extra_args=()):
         env = dict(os.environ, D2L_BENCH_NBVAL_JSON=out, PYTHONDONTWRITEBYTECODE='1',
                    PYTHONPATH=os.pathsep.join([str(ROOT)] + [
                        p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]),
-                   TQDM_DISABLE='1', MPLBACKEND='Agg')
-        # 只给出笔记本时 pytest 不会加载 tests/conftest.py，用 -p 显式加载它（内核环境、gpu 单元门控）
+                   TQDM_DISABLE='1')
         cmd = [sys.executable, '-m', 'pytest', *nbs, '-p', 'no:cacheprovider',
-               '-p', 'tests.conftest', '-p', 'benchmarks.nbval_timer', '-q', '--no-header',
+               '-p', 'benchmarks.nbval_timer', '-q', '--no-header',
                '-o', 'console_output_style=classic', *extra_args]
         print('+', ' '.join(cmd[1:3]), f'<{len(nbs)} 个笔记本>', ' '.join(cmd[3 + len(nbs):]),
               file=sys.stderr, flush=True)

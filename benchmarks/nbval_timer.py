@@ -1,4 +1,4 @@
-"""pytest 插件（``-p benchmarks.nbval_timer``）：按笔记本累计每个单元的 setup + call + teardown 用时。
+"""pytest 插件（``-p benchmarks.nbval_timer``）：按笔记本的版本累计每个单元的 setup + call + teardown 用时。
 
 内核在第一个单元的 setup 中启动、在最后一个单元的 teardown 中关闭，所以每个笔记本的总和
 包括内核的启动与关闭。结果以 JSON 写到环境变量 ``D2L_BENCH_NBVAL_JSON`` 指定的文件。
@@ -14,7 +14,7 @@ _skipped = defaultdict(int)
 
 
 def pytest_runtest_logreport(report):
-    path = report.nodeid.split('::', 1)[0]
+    path = report.nodeid.rsplit('::', 1)[0]  # 笔记本::版本
     _times[path] += report.duration
     _cells[path].add(report.nodeid)
     if report.failed:

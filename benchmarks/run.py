@@ -173,26 +173,33 @@ def section_nbval(args, info, res):
     total = sum(v['seconds'] for v in nbs.values())
     failed = {p: v for p, v in nbs.items() if v['failed']}
     body = header(args, 'nbval', info)
-    body += (f'\n一次 pytest 运行（与 CI 一样串行）：`{res["cmd"]}`，'
-             '`pytest.ini` 加上 `--nbval-lax`；`-p tests.conftest` 让只给出笔记本时也加载 `tests/conftest.py`（内核环境），'
-             '`-p benchmarks.nbval_timer` 按笔记本累计每个单元的 setup + call + teardown（含内核启动与关闭）。'
+    body += (f'\n一次 pytest 运行，配置与 CI 相同（`pytest.ini`：`-n auto --dist loadscope`，每个核一个工作进程，'
+             f'每个笔记本的每个版本在一个全新内核中运行）：`{res["cmd"]}`；'
+             '`-p benchmarks.nbval_timer` 按版本累计每个单元的 setup + call + teardown（含内核启动与关闭）。'
+             '并行时各版本的用时之和大于墙钟。'
              f'pytest 的结果：{res["summary"]}\n\n')
+    per_edition = {}
+    for p, v in nbs.items():
+        edition = p.rsplit('::', 1)[-1]
+        per_edition[edition] = per_edition.get(edition, 0) + v['seconds']
     target = 15 * 60
     body += table(['', '秒'], [
-        [f'{len(nbs)} 个笔记本合计', fmt_s(total)],
+        *[[f'{edition} 版（{sum(1 for p in nbs if p.endswith("::" + edition))} 个笔记本）各版本用时之和', fmt_s(t)]
+          for edition, t in sorted(per_edition.items())],
+        [f'{len(nbs)} 个版本合计', fmt_s(total)],
         ['pytest 进程墙钟（含收集与启动）', fmt_s(res['wall_s'])],
         ['目标：整本书 < 15 分钟', ('达到' if res['wall_s'] < target else '**未达到**')
          + f'（{res["wall_s"] / 60:.1f} 分钟）'],
     ]) + '\n\n'
-    body += '最慢的十个笔记本：\n\n'
+    body += '最慢的十个版本：\n\n'
     slow = sorted(nbs.items(), key=lambda kv: -kv[1]['seconds'])
-    body += table(['笔记本', '单元数', '秒', '占合计'], [
+    body += table(['笔记本::版本', '单元数', '秒', '占合计'], [
         [f'`{p}`' + ('（有失败的单元）' if v['failed'] else ''), v['cells'], fmt_s(v['seconds']),
          f'{100 * v["seconds"] / total:.0f}%'] for p, v in slow[:10]]) + '\n'
     if failed:
         body += '\n失败的笔记本（计时照常计入）：' + '、'.join(f'`{p}`（{v["failed"]} 个单元）' for p, v in failed.items()) + '\n'
-    body += '\n<details><summary>全部笔记本</summary>\n\n'
-    body += table(['笔记本', '单元数', '秒'], [[f'`{p}`', v['cells'], fmt_s(v['seconds'])]
+    body += '\n<details><summary>全部版本</summary>\n\n'
+    body += table(['笔记本::版本', '单元数', '秒'], [[f'`{p}`', v['cells'], fmt_s(v['seconds'])]
                                           for p, v in sorted(nbs.items())]) + '\n\n</details>\n'
     return body
 
