@@ -302,3 +302,37 @@ def test_stored_outputs_have_no_warnings_or_local_paths(path):
             assert o.get('name') != 'stderr', f'{path.name}: 单元 {i} 的输出里有 stderr：{text[:120]!r}'
             m = LOCAL_PATH.search(text)
             assert not m, f'{path.name}: 单元 {i} 的输出里有本机路径 {m.group(0)}：{text[:120]!r}'
+
+
+BILINGUAL_SECTIONS = re.compile(r'^(1|2|3|4|5)\.|^6\.5$')
+
+
+@pytest.mark.parametrize('path', NOTEBOOKS, ids=ids)
+def test_chapters_1_to_5_and_6_5_have_both_editions(path):
+    nb = load(path)
+    wanted = bool(BILINGUAL_SECTIONS.match(section_number(path)))
+    assert editions.is_bilingual(nb) == wanted, \
+        f'{path.name}: ' + ('应有 MXNet 与 PyTorch 两个版本' if wanted else '第 6 章（6.5 除外）只有 PyTorch 版')
+
+
+@pytest.mark.parametrize('path', NOTEBOOKS, ids=ids)
+def test_exercises_with_answers_close_every_section(path):
+    """## 练习 在 ## 小结 之后；2～4 道题，每道题（**练习k**）紧跟着它的参考答案（带 answer 标签的单元）。"""
+    nb = load(path)
+    cells = nb['cells']
+    heads = [i for i, c in enumerate(cells) if c['cell_type'] == 'markdown' and re.search(r'^## 练习', source(c), re.M)]
+    summary = [i for i, c in enumerate(cells) if c['cell_type'] == 'markdown' and re.search(r'^## 小结', source(c), re.M)]
+    assert len(heads) == 1 and summary and summary[-1] < heads[0], f'{path.name}: ## 练习 应在 ## 小结 之后，且只有一个'
+    exercises = [i for i, c in enumerate(cells) if c['cell_type'] == 'markdown' and 'answer' not in tags(c)
+                 and source(c).lstrip().startswith('**练习')]
+    assert 2 <= len(exercises) <= 4, f'{path.name}: 应有 2～4 道练习，现在 {len(exercises)} 道'
+    assert all(i > heads[0] for i in exercises)
+    numbers = [re.match(r'\*\*练习(\d+)\*\*', source(cells[i]).lstrip()) for i in exercises]
+    assert [int(m.group(1)) if m else None for m in numbers] == list(range(1, len(exercises) + 1)), \
+        f'{path.name}: 练习应依次编号 **练习1**、**练习2**……'
+    for k, i in enumerate(exercises):
+        end = exercises[k + 1] if k + 1 < len(exercises) else len(cells)
+        answer = cells[i + 1:end]
+        assert answer and all('answer' in tags(c) for c in answer), \
+            f'{path.name}: 练习{k + 1} 之后应紧跟着它的参考答案（一段带 answer 标签的单元，直到下一道题）'
+        assert answer[0]['cell_type'] == 'markdown', f'{path.name}: 练习{k + 1} 的参考答案应以文字开头'
