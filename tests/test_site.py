@@ -675,3 +675,14 @@ def test_answers_are_searchable(built):
         assert index['docnames'].index(doc) in hits, f'{doc}: 搜索答案里的“{only[0]}”找不到这一页'
         checked += 1
     assert checked >= len(EXERCISE_PAGES) // 2, f'只在 {checked} 页上验证了答案可以搜索到'
+
+
+def test_graphviz_diagrams_have_accessible_names(built):
+    """每个 graphviz 示意图的 <object> 有 role="img" 和非空的 aria-label（来自 :alt:）。"""
+    seen = 0
+    for page in sorted(built.rglob('*.html')):
+        for tag in re.findall(r'<object [^>]*class="graphviz"[^>]*>', page.read_text(encoding='utf-8')):
+            seen += 1
+            assert 'role="img"' in tag and re.search(r'aria-label="[^"]{4,}"', tag), \
+                f'{page.relative_to(built)}: 示意图没有可读的替代文字：{tag[:120]}'
+    assert seen >= 10
