@@ -4,6 +4,7 @@
 #   make execute NB="chapters/ch01_preliminaries/*.ipynb" [FW=pytorch] [SCALE=full]
 #               每个版本在全新内核中从头到尾执行并写回输出和来源（见 tools/execute.py）
 #   make lab [FW=pytorch]   在 JupyterLab 中打开本书（每个笔记本是一个框架的版本）
+#   make check-downloads  在全新内核中运行网站上的每个下载压缩包
 #   make bench  运行基准测试并重写 benchmarks/README.md 中的表格
 
 PYTHON ?= python3.11
@@ -19,7 +20,7 @@ FW ?=
 SCALE ?= auto
 EXECUTE_FLAGS = --scale $(SCALE) $(if $(FW),--framework $(FW)) $(if $(ALLOW_REDUCED),--allow-reduced)
 
-.PHONY: env system-deps site test unit nbval execute lab bench clean
+.PHONY: env system-deps site test unit nbval execute lab check-downloads bench clean
 
 # 系统软件包：每个目标只要求它用得到的（见 tools/system-deps.sh）
 system-deps:
@@ -60,6 +61,11 @@ execute: env
 # 在 JupyterLab 中打开一个框架的版本（_build/lab/<框架>/），见 tools/lab.py
 lab: env
 	$(PY) tools/lab.py --framework $(or $(FW),mxnet) $(if $(REFRESH),--refresh)
+
+# 像读者那样运行网站上的每个下载压缩包（解压、全新内核、不设 PYTHONPATH），见 tools/check_downloads.py
+check-downloads: site
+	@bash tools/system-deps.sh execute
+	$(PY) tools/check_downloads.py
 
 bench: env
 	@bash tools/system-deps.sh bench
