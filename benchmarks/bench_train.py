@@ -122,7 +122,26 @@ def bench_torch(workers=2, quick=False, batches=60):
 
 
 # ------------------------------------------------------------------ GPU（第 6 章的模型）
-def bench_gpu(workers=4, batches=60, warmup=5, device=None, only=None):
+NO_CUDA = '没有可用的 CUDA 设备'
+
+
+def _device_and_sync(device=None):
+    """(设备, 同步函数)；device 为 None 时取第一块 GPU，没有 GPU 时返回 (None, None)。
+    给出 device（如 'cpu'）只为在 CPU 上试运行 GPU 部分的代码。"""
+    import torch
+    if device is None:
+        if not torch.cuda.is_available():
+            return None, None
+        device = 'cuda:0'
+    device = torch.device(device)
+
+    def sync():
+        if device.type == 'cuda':
+            torch.cuda.synchronize(device)
+    return device, sync
+
+
+def bench_gpu(workers=4, batches=60, warmup=5, device=None, only=None, batch_size=None):
     """每个第 6 章模型：本书加载器（数据在显存，F.interpolate）与原书管道（PIL + DataLoader），
     同一块 GPU、同一个训练步骤，计时 ``batches`` 个批量（先跑 ``warmup`` 个批量预热）。"""
     import torch
@@ -131,28 +150,22 @@ def bench_gpu(workers=4, batches=60, warmup=5, device=None, only=None):
     from utils import torch as d2l
     import models
     import textbook
-    if device is None:  # device 只为在 CPU 上试运行这段代码而设
-        if not torch.cuda.is_available():
-            return [{'skipped': '没有可用的 CUDA 设备'}]
-        device = torch.device('cuda:0')
-    device = torch.device(device)
+    device, sync = _device_and_sync(device)
+    if device is None:
+        return [{'skipped': NO_CUDA}]
     cuda = device.type == 'cuda'
-
-    def sync():
-        if cuda:
-            torch.cuda.synchronize()
-
     torch.backends.cudnn.benchmark = True
     arrays = data.load_fashion_mnist()
     out = []
-    for name, make_net, resize, batch_size, lr in models.CH6[:only]:
+    for name, make_net, resize, bs, lr in models.CH6[:only]:
+        bs = batch_size or bs  # batch_size 只为在 CPU 上试运行而设
         res = {}
         for side in ('book', 'textbook', 'book2', 'textbook2'):  # A B A B，取中位数
             d2l.set_seed(0)
             if side.startswith('book'):
-                loader = d2l.TensorLoader(arrays[0], arrays[1], batch_size, True, resize, device)
+                loader = d2l.TensorLoader(arrays[0], arrays[1], bs, True, resize, device)
             else:
-                loader = textbook.torch_loaders(arrays, batch_size, resize, workers, pin_memory=cuda)[0]
+                loader = textbook.torch_loaders(arrays, bs, resize, workers, pin_memory=cuda)[0]
             net = make_net().to(device)
             opt = torch.optim.SGD(net.parameters(), lr=lr)
             loss = nn.CrossEntropyLoss()
@@ -176,7 +189,179 @@ def bench_gpu(workers=4, batches=60, warmup=5, device=None, only=None):
             if cuda:
                 torch.cuda.empty_cache()
         book, text = median(res['book']), median(res['textbook'])
-        out.append({'model': name, 'resize': resize, 'batch_size': batch_size, 'book': book,
+        out.append({'model': name, 'resize': resize, 'batch_size': bs, 'book': book,
                     'textbook': text, 'ratio': book / text, 'device': torch.cuda.get_device_name(device) if cuda else str(device),
                     'workers': workers, 'batches': batches})
     return out
+
+
+# ------------------------------------------------------------------ GPU：第 6 章的训练时间花在哪里
+# 每一步在前一步的基础上再改一处（累积），同一个模型、同一个加载器（本书的 TensorLoader）、同样的批量。
+GPU_STEPS = [
+    ('book', 'train_ch6 原样：每个批量用 float() 把损失和精度读回主机（两次同步）'),
+    ('nosync', '指标留在设备上累加，不再每个批量同步'),
+    ('cudnn', '再加 torch.backends.cudnn.benchmark = True（为每种形状挑选最快的卷积算法）'),
+    ('tf32', '再加 torch.set_float32_matmul_precision("high")（全连接层的矩阵乘法用 TF32；卷积默认已允许 TF32）'),
+    ('bf16', '再加 torch.autocast(bfloat16) 自动混合精度'),
+    ('channels_last', '再把模型和输入换成 channels_last 内存布局'),
+]
+
+
+def _set_backend_flags(step):
+    import torch
+    i = [s for s, _ in GPU_STEPS].index(step)
+    torch.backends.cudnn.benchmark = i >= 2
+    torch.set_float32_matmul_precision('high' if i >= 3 else 'highest')
+    return {'autocast': i >= 4, 'channels_last': i >= 5, 'sync_every_batch': i == 0}
+
+
+def _train_rate(net, loader, lr, device, step, warmup, batches, sync):
+    """按 step 的设置训练 warmup + batches 个批量，返回计时部分的 examples/s。
+
+    'book' 一步与 train_ch6 的循环体相同（d2l.Accumulator 与 d2l.accuracy 每个批量把数读回主机）。"""
+    import torch
+    from torch import nn
+    from utils import torch as d2l
+    flags = _set_backend_flags(step)
+    fmt = torch.channels_last if flags['channels_last'] else torch.contiguous_format
+    net = net.to(device, memory_format=fmt)
+    net.train()
+    opt = torch.optim.SGD(net.parameters(), lr=lr)
+    loss = nn.CrossEntropyLoss()
+    metric = d2l.Accumulator(3)
+    dev_l, dev_acc = torch.zeros((), device=device), torch.zeros((), device=device)
+    n, start = 0, None
+    for i, (X, y) in enumerate(loader):
+        if i == warmup:
+            sync()
+            start, n = now(), 0
+        X, y = X.to(device, memory_format=fmt), y.to(device)
+        opt.zero_grad()
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=flags['autocast']):
+            y_hat = net(X)
+            l = loss(y_hat, y)
+        l.backward()
+        opt.step()
+        with torch.no_grad():
+            if flags['sync_every_batch']:
+                metric.add(l * X.shape[0], d2l.accuracy(y_hat, y), X.shape[0])
+            else:
+                dev_l += l * X.shape[0]
+                dev_acc += (y_hat.argmax(dim=1) == y).sum()
+        n += X.shape[0]
+        if i + 1 >= warmup + batches:
+            break
+    sync()
+    rate = n / (now() - start)
+    float(dev_l), float(dev_acc)  # 读回一次（每个周期末本来就要读）
+    return rate
+
+
+def _eval_rate(net, loader, device, sync, on_device, batches):
+    """测试集评估的 examples/s：evaluate_accuracy_gpu 的写法（每个批量读回主机），或在设备上累加。"""
+    import torch
+    from utils import torch as d2l
+    _set_backend_flags('book')
+    net.eval()
+    sync()
+    start, n, correct = now(), 0, torch.zeros((), device=device)
+    with torch.no_grad():
+        for i, (X, y) in enumerate(loader):
+            if on_device:
+                correct += (net(X).argmax(dim=1) == y).sum()
+            else:
+                d2l.accuracy(net(X), y)
+            n += X.shape[0]
+            if i + 1 >= batches:
+                break
+    float(correct)
+    sync()
+    return n / (now() - start)
+
+
+def animator_cost(calls=50):
+    """train_ch6 每个周期重画 6 次曲线（5 次训练指标 + 1 次测试精度），在 Jupyter 中每次重画都渲染一张 PNG。
+    这里量一次 Animator.add + 渲染 PNG（inline 后端的做法）的平均秒数；与 GPU 无关，是主机上的开销。"""
+    import io
+    import matplotlib
+    matplotlib.use('Agg')
+    from utils.plot import Animator
+    anim = Animator(xlabel='epoch', xlim=[0, 10], legend=['train loss', 'train acc', 'test acc'])
+    start = now()
+    for k in range(calls):
+        anim.add(k / 5, (1 / (k + 1), 0.5 + k / 200, None if k % 6 else 0.5 + k / 200))
+        anim.fig.savefig(io.BytesIO(), format='png', bbox_inches='tight')
+    return (now() - start) / calls
+
+
+def peak_matmul_flops(device, sync, n=8192, reps=10):
+    """实测的矩阵乘法吞吐量（FLOP/s），fp32、TF32、bf16 各一次：n×n 乘 n×n，预热后计时 reps 次。"""
+    import torch
+    out = {}
+    for name, dtype, precision in (('fp32', torch.float32, 'highest'), ('tf32', torch.float32, 'high'),
+                                   ('bf16', torch.bfloat16, 'highest')):
+        torch.set_float32_matmul_precision(precision)
+        a = torch.randn(n, n, device=device, dtype=dtype)
+        b = torch.randn(n, n, device=device, dtype=dtype)
+        for _ in range(2):
+            a @ b
+        sync()
+        start = now()
+        for _ in range(reps):
+            a @ b
+        sync()
+        out[name] = 2 * n ** 3 * reps / (now() - start)
+        del a, b
+    torch.set_float32_matmul_precision('highest')
+    return out
+
+
+def bench_gpu_steps(batches=40, warmup=5, eval_batches=20, device=None, only=None, batch_size=None,
+                    matmul_n=8192, animator_calls=50):
+    """第 6 章每个模型：逐步改动训练循环时的训练 examples/s（GPU_STEPS，累积），评估的 examples/s，
+    每个样本的前向 FLOPs（d2l.model_stats），加上实测的矩阵乘法峰值和 Animator 重画一次的用时。
+    device / batch_size / matmul_n / animator_calls 只为在 CPU 上试运行这段代码而设。"""
+    import torch
+    from utils import data
+    from utils import torch as d2l
+    import models
+    device, sync = _device_and_sync(device)
+    if device is None:
+        return {'skipped': NO_CUDA}
+    cuda = device.type == 'cuda'
+    defaults = {'cudnn.benchmark': torch.backends.cudnn.benchmark, 'cudnn.allow_tf32': torch.backends.cudnn.allow_tf32,
+                'float32_matmul_precision': torch.get_float32_matmul_precision()}
+    arrays = data.load_fashion_mnist()
+    result = {'device': torch.cuda.get_device_name(device) if cuda else str(device), 'torch': torch.__version__,
+              'defaults': defaults, 'steps': GPU_STEPS, 'batches': batches, 'warmup': warmup,
+              'animator_s': animator_cost(animator_calls), 'models': []}
+    for name, make_net, resize, bs, lr in models.CH6[:only]:
+        bs = batch_size or bs
+        d2l.set_seed(0)
+        loader = d2l.TensorLoader(arrays[0], arrays[1], bs, True, resize, device)
+        test_loader = d2l.TensorLoader(arrays[2], arrays[3], bs, False, resize, device)
+        with contextlib.redirect_stdout(io.StringIO()):
+            params, flops = d2l.model_stats(make_net(), (1, resize, resize))
+        row = {'model': name, 'resize': resize, 'batch_size': bs, 'lr': lr, 'params': params,
+               'forward_flops': flops, 'train': {}}
+        for step, _ in GPU_STEPS:
+            d2l.set_seed(0)
+            row['train'][step] = _train_rate(make_net(), loader, lr, device, step, warmup, batches, sync)
+            if cuda:
+                torch.cuda.empty_cache()
+        # 启动开销：批量加倍（同样的 bf16 设置）时每秒样本数若接近翻倍，说明瓶颈在逐个启动的小核函数而不是计算
+        d2l.set_seed(0)
+        big = d2l.TensorLoader(arrays[0], arrays[1], 2 * bs, True, resize, device)
+        row['bf16_double_batch'] = _train_rate(make_net(), big, lr, device, 'bf16', warmup, batches // 2 or 1, sync)
+        del big
+        net = make_net().to(device)
+        _eval_rate(net, test_loader, device, sync, True, 2)  # 预热
+        row['eval_book'] = _eval_rate(net, test_loader, device, sync, False, eval_batches)
+        row['eval_nosync'] = _eval_rate(net, test_loader, device, sync, True, eval_batches)
+        result['models'].append(row)
+        print('  ', name, {k: round(v) for k, v in row['train'].items()}, flush=True)
+        del loader, test_loader, net
+    _set_backend_flags('book')
+    result['matmul'] = peak_matmul_flops(device, sync, matmul_n)
+    result['matmul_n'] = matmul_n
+    return result

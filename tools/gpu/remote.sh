@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # 在 GPU 机器上、仓库根目录运行：用本书自己的执行命令按完整规模运行第 6 章（PyTorch 版；6.5 的 MXNet 版
 # 在那里没有 MXNet，不运行），日志和执行后的笔记本放进 $OUT。参数原样传给 tools/execute.py。
-# BENCH=1 另外运行第 6 章的 GPU 基准测试（benchmarks/run.py --only train --gpu），结果写进 $OUT。
+# BENCH=1 另外运行第 6 章的 GPU 基准测试（benchmarks/run.py --only gpu：加载器比较、训练循环逐步改动的速度），
+# 原始结果写进 $OUT/bench.json（每做完一项更新一次），回来后用 benchmarks/run.py --from-json 生成表格。
 # DRY_RUN=1 在本机（CPU）上走一遍同样的步骤（不装轮子；缩减规模）。
 set -uo pipefail
 : "${OUT:?把 OUT 设为存放结果的目录}"
@@ -25,6 +26,6 @@ echo "execute: rc=$rc, $(( $(date +%s) - start )) s" | tee -a "$OUT/gpu-pass.log
 # shellcheck disable=SC2086
 tar czf "$OUT/notebooks.tgz" $nbs
 if [ -n "${BENCH:-}" ]; then
-  "$PYTHON" benchmarks/run.py --only train --gpu --no-write --json "$OUT/bench.json" 2>&1 | tee "$OUT/bench.log"
+  "$PYTHON" benchmarks/run.py --only gpu --no-write --json "$OUT/bench.json" 2>&1 | tee "$OUT/bench.log"
 fi
 exit "$rc"
