@@ -9,7 +9,6 @@ MXNet | PyTorch 切换（全书有效、跨页面和重新载入保留、不运�
 """
 import http.server
 import json
-import os
 import re
 import shutil
 import threading
@@ -596,9 +595,8 @@ def test_edition_downloads(built, doc, edition):
 
 
 @pytest.mark.parametrize('edition', editions.FRAMEWORKS)
-def test_downloaded_zip_runs_in_a_fresh_kernel(built, tmp_path, edition):
+def test_downloaded_zip_runs_in_a_fresh_kernel(built, edition):
     """解压一个小的双框架页面的压缩包，在全新内核中（工作目录是解压出的目录，没有 PYTHONPATH）从头到尾运行。"""
-    from nbclient import NotebookClient
     cands = []
     for doc, nb in NOTEBOOK_PAGES:
         if editions.is_bilingual(nb) and edition in editions.editions(nb):
@@ -607,19 +605,10 @@ def test_downloaded_zip_runs_in_a_fresh_kernel(built, tmp_path, edition):
     if not cands:
         pytest.skip('还没有双框架的页面（见 test_bilingual_pages_exist）')
     doc = min(cands)[2]
-    stem = Path(doc).name
-    with zipfile.ZipFile(built / DOWNLOADS / f'{stem}-{edition}.zip') as z:
-        z.extractall(tmp_path)
-    workdir = tmp_path / f'{stem}-{edition}'
-    nb = nbformat.read(workdir / f'{stem}.ipynb', as_version=4)
-    # 最后确认笔记本用的是压缩包里的 utils，而不是仓库里的
-    nb.cells.append(nbformat.v4.new_code_cell(
-        'import pathlib, utils\n'
-        'assert pathlib.Path(utils.__file__).resolve().parent == pathlib.Path.cwd().resolve() / "utils", utils.__file__'))
-    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
-    NotebookClient(nb, timeout=900, kernel_name='python3').execute(cwd=str(workdir), env=env)
-    errors = [o for c in nb.cells if c.cell_type == 'code' for o in c.outputs if o.output_type == 'error']
-    assert not errors
+    # 与 make check-downloads 同一个函数：解压到临时目录，全新内核，不设 PYTHONPATH，最后确认 utils 来自压缩包
+    from tools.check_downloads import run_zip
+    name, _, err = run_zip(built / DOWNLOADS / f'{Path(doc).name}-{edition}.zip', None)
+    assert err is None, f'{name}：{err}'
 
 
 # ------------------------------------------------------------ 练习与参考答案

@@ -20,6 +20,11 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tools.execute import _ANSI  # noqa: E402  报告错误时去掉颜色代码
+
 ZIPS = ROOT / '_build' / 'html' / '_downloads' / 'editions'
 
 CHECK_UTILS = ('import pathlib, utils\n'
@@ -46,7 +51,7 @@ def run_zip(path, threads):
         try:
             NotebookClient(nb, timeout=1800, kernel_name='python3').execute(cwd=str(workdir), env=env)
         except CellExecutionError as e:
-            return path.stem, time.monotonic() - start, str(e).strip().splitlines()[-1][:300]
+            return path.stem, time.monotonic() - start, _ANSI.sub('', str(e).strip().splitlines()[-1])[:300]
         except Exception as e:  # 内核起不来、超时等
             return path.stem, time.monotonic() - start, f'{type(e).__name__}: {e}'[:300]
     return path.stem, time.monotonic() - start, None
